@@ -1,17 +1,32 @@
 //! # distillate-engine
 //!
 //! Everything Distillate measures, as a pure library that runs natively and in wasm32:
-//! load an ONNX image classifier from bytes ([`model`]), preprocess images ([`preprocess`]),
-//! run them, score them ([`metrics`]), time them ([`bench`], [`stats`]), price them
-//! ([`cost`]), judge the student ([`verdict`]) and write it all up ([`report`]).
+//! load an ONNX image classifier from bytes ([`model`]), preprocess images
+//! ([`preprocess`], [`idx`]), run them ([`runner`]), score them ([`metrics`]), time them
+//! ([`bench`], [`stats`]), price them ([`cost`]), judge the student ([`verdict`]) and write
+//! it all up ([`report`]). A demo is described by a [`manifest`].
 //!
 //! The engine takes bytes and slices, never paths or browser objects: the CLI reads files,
 //! the web app fetches them, and both hand the bytes here.
 
+pub mod bench;
+pub mod cost;
 pub mod error;
+pub mod idx;
 pub mod limits;
+pub mod manifest;
+pub mod metrics;
 pub mod model;
 pub mod onnx_build;
+pub mod preprocess;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod verdict;
 
 pub use error::{Error, Result};
+pub use manifest::Manifest;
 pub use model::{BatchDim, Classifier, Model, ModelCard};
+pub use preprocess::{PreprocessSpec, Preprocessor};
+pub use report::Report;
+pub use runner::Runner;

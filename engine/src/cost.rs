@@ -1,0 +1,233 @@
+//! What a model's latency costs per order: a pure function with its formula in the open.
+//!
+//! For a model with latency `L` seconds per inference:
+//!
+//! ```text
+//! inferences/order   n   = items/order × inferences/item
+//! inference time     t   = n × L                                  (s per order)
+//! robot cost         r   = t × critical-path share × robot $/h ÷ 3600
+//! compute cost       c   = t × compute $/core-hour ÷ 3600         (one core per inference)
+//! cost per order         = r + c
+//! saving per order       = cost(teacher) − cost(student)
+//! saving per year        = saving per order × orders/day × operating days/year
+//! ```
+//!
+//! The critical-path share is the part of inference time the robot actually waits for
+//! (1.0: it stands still while the model runs; 0.0: inference overlaps with motion).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The business inputs of the cost model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostInputs {
+    /// Orders fulfilled per day.
+    pub orders_per_day: f64,
+    /// Items picked per order.
+    pub items_per_order: f64,
+    /// Model inferences per item (e.g. pick check + pack check).
+    pub inferences_per_item: f64,
+    /// Fully loaded cost of a robot (or station) per hour, in currency units.
+    pub robot_cost_per_hour: f64,
+    /// Share of inference time on the robot's critical path, in [0, 1].
+    pub critical_path_share: f64,
+    /// Compute cost per core-hour, in currency units.
+    pub compute_cost_per_core_hour: f64,
+    /// Operating days per year.
+    pub operating_days_per_year: f64,
+}
+
+impl Default for CostInputs {
+    fn default() -> Self {
+        CostInputs::mission()
+    }
+}
+
+impl CostInputs {
+    /// The mission's fulfilment-centre scenario: a mid-size site, 40 000 orders a day of
+    /// 3 items, each item checked twice (pick and pack), robots at 30/h that wait for every
+    /// inference, cloud-class compute at 0.05 per core-hour, open every day.
+    pub fn mission() -> Self {
+        CostInputs {
+            orders_per_day: 40_000.0,
+            items_per_order: 3.0,
+            inferences_per_item: 2.0,
+            robot_cost_per_hour: 30.0,
+            critical_path_share: 1.0,
+            compute_cost_per_core_hour: 0.05,
+            operating_days_per_year: 365.0,
+        }
+    }
+
+    /// A small e-commerce warehouse with inference partly overlapped by robot motion.
+    pub fn small_site() -> Self {
+        CostInputs {
+            orders_per_day: 2_000.0,
+            items_per_order: 2.0,
+            inferences_per_item: 1.0,
+            robot_cost_per_hour: 20.0,
+            critical_path_share: 0.5,
+            compute_cost_per_core_hour: 0.05,
+            operating_days_per_year: 300.0,
+        }
+    }
+
+    /// Refuses NaN, infinities, negatives and values past any real operation.
+    pub fn check(&self) -> Result<()> {
+        let fields: [(&str, f64, f64); 7] = [
+            ("orders per day", self.orders_per_day, 1e9),
+            ("items per order", self.items_per_order, 1e5),
+            ("inferences per item", self.inferences_per_item, 1e4),
+            ("robot cost per hour", self.robot_cost_per_hour, 1e6),
+            ("critical-path share", self.critical_path_share, 1.0),
+            ("compute cost per core-hour", self.compute_cost_per_core_hour, 1e4),
+            ("operating days per year", self.operating_days_per_year, 366.0),
+        ];
+        for (name, value, max) in fields {
+            if !value.is_finite() {
+                return Err(Error::Input(format!("{name} must be a number (got {value})")));
+            }
+            if value < 0.0 {
+                return Err(Error::Input(format!("{name} cannot be negative (got {value})")));
+            }
+            if value > max {
+                return Err(Error::Input(format!("{name} {value} is beyond the supported maximum {max}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Costs for one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCost {
+    /// Latency per inference used, ms.
+    pub latency_ms: f64,
+    /// Inference seconds per order.
+    pub inference_seconds_per_order: f64,
+    /// Robot waiting cost per order.
+    pub robot_cost_per_order: f64,
+    /// Compute cost per order.
+    pub compute_cost_per_order: f64,
+    /// Total cost per order.
+    pub cost_per_order: f64,
+    /// Total cost per year.
+    pub cost_per_year: f64,
+}
+
+/// Teacher against student.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostComparison {
+    /// Inputs used.
+    pub inputs: CostInputs,
+    /// The teacher's costs.
+    pub teacher: ModelCost,
+    /// The student's costs.
+    pub student: ModelCost,
+    /// Teacher − student cost per order.
+    pub saving_per_order: f64,
+    /// Teacher − student cost per year.
+    pub saving_per_year: f64,
+    /// Saving as a share of the teacher's cost, in [−∞, 1] (0 when the teacher costs nothing).
+    pub saving_share: f64,
+}
+
+/// Costs of one model at `latency_ms` per inference.
+pub fn model_cost(inputs: &CostInputs, latency_ms: f64) -> Result<ModelCost> {
+    inputs.check()?;
+    if !latency_ms.is_finite() || latency_ms < 0.0 {
+        return Err(Error::Input(format!("latency must be a non-negative number of ms (got {latency_ms})")));
+    }
+    let inferences = inputs.items_per_order * inputs.inferences_per_item;
+    let seconds = inferences * latency_ms / 1000.0;
+    let robot = seconds * inputs.critical_path_share * inputs.robot_cost_per_hour / 3600.0;
+    let compute = seconds * inputs.compute_cost_per_core_hour / 3600.0;
+    let per_order = robot + compute;
+    Ok(ModelCost {
+        latency_ms,
+        inference_seconds_per_order: seconds,
+        robot_cost_per_order: robot,
+        compute_cost_per_order: compute,
+        cost_per_order: per_order,
+        cost_per_year: per_order * inputs.orders_per_day * inputs.operating_days_per_year,
+    })
+}
+
+/// Teacher and student costs and the saving.
+pub fn compare(inputs: &CostInputs, teacher_ms: f64, student_ms: f64) -> Result<CostComparison> {
+    let teacher = model_cost(inputs, teacher_ms)?;
+    let student = model_cost(inputs, student_ms)?;
+    let saving_per_order = teacher.cost_per_order - student.cost_per_order;
+    Ok(CostComparison {
+        inputs: inputs.clone(),
+        saving_per_year: saving_per_order * inputs.orders_per_day * inputs.operating_days_per_year,
+        saving_share: if teacher.cost_per_order > 0.0 { saving_per_order / teacher.cost_per_order } else { 0.0 },
+        saving_per_order,
+        teacher,
+        student,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn mission_scenario_teacher_112_ms_student_78_ms() {
+        let c = compare(&CostInputs::mission(), 112.0, 78.0).expect("valid");
+        // 3 items × 2 inferences = 6 per order.
+        assert!(close(c.teacher.inference_seconds_per_order, 0.672));
+        assert!(close(c.student.inference_seconds_per_order, 0.468));
+        // Robot: 0.672 s × 30/h ÷ 3600 = 0.0056; compute: 0.672 × 0.05 ÷ 3600.
+        assert!(close(c.teacher.robot_cost_per_order, 0.0056));
+        assert!(close(c.teacher.compute_cost_per_order, 0.672 * 0.05 / 3600.0));
+        // Saving: 0.204 s × (30 + 0.05) ÷ 3600 per order = 0.001 702 83…
+        let per_order = 0.204 * 30.05 / 3600.0;
+        assert!(close(c.saving_per_order, per_order));
+        // × 40 000 orders × 365 days = 24 861.37 a year.
+        assert!(close(c.saving_per_year, per_order * 40_000.0 * 365.0));
+        assert!((c.saving_per_year - 24_861.37).abs() < 0.01);
+        assert!(close(c.saving_share, 34.0 / 112.0));
+    }
+
+    #[test]
+    fn off_critical_path_leaves_only_compute() {
+        let inputs = CostInputs { critical_path_share: 0.0, ..CostInputs::mission() };
+        let c = model_cost(&inputs, 100.0).expect("valid");
+        assert_eq!(c.robot_cost_per_order, 0.0);
+        assert!(close(c.cost_per_order, 0.6 * 0.05 / 3600.0));
+    }
+
+    #[test]
+    fn absurd_inputs_are_refused_with_the_field_named() {
+        let cases = [
+            CostInputs { orders_per_day: -1.0, ..Default::default() },
+            CostInputs { robot_cost_per_hour: f64::NAN, ..Default::default() },
+            CostInputs { items_per_order: f64::INFINITY, ..Default::default() },
+            CostInputs { critical_path_share: 1.5, ..Default::default() },
+            CostInputs { orders_per_day: 1e300, ..Default::default() },
+        ];
+        for inputs in cases {
+            let err = compare(&inputs, 10.0, 5.0).expect_err("refused").to_string();
+            assert!(err.contains("orders") || err.contains("robot") || err.contains("items") || err.contains("share"), "{err}");
+        }
+        assert!(compare(&CostInputs::mission(), f64::NAN, 5.0).is_err());
+        assert!(compare(&CostInputs::mission(), 5.0, -1.0).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn a_faster_student_never_costs_more(t in 0.0f64..1e4, s in 0.0f64..1e4) {
+            let c = compare(&CostInputs::mission(), t.max(s), t.min(s)).unwrap();
+            prop_assert!(c.saving_per_order >= 0.0);
+            prop_assert!(c.saving_per_year >= 0.0);
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The report: one serde type holding everything a run measured, the same from the CLI
+//! and the browser, rendered to JSON and Markdown.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bench::AbSamples;
+use crate::cost::{CostComparison, CostInputs, compare};
+use crate::error::{Error, Result};
+use crate::metrics::EvalSummary;
+use crate::model::ModelCard;
+use crate::stats::LatencyStats;
+use crate::verdict::{Thresholds, Verdict, VerdictInputs, judge};
+
+/// Schema version of [`Report`]; bumped on incompatible changes.
+pub const REPORT_VERSION: u32 = 1;
+/// Largest report accepted by [`Report::from_json`].
+pub const MAX_REPORT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where the numbers were measured.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Environment {
+    /// Compilation target, e.g. `x86_64-linux (native)` or `wasm32 (browser)`.
+    pub target: String,
+    /// Host description: OS, CPU model, or the browser's user agent.
+    pub host: String,
+    /// Logical cores reported by the host.
+    pub cores: Option<usize>,
+    /// Engine build: version and features (SIMD, relaxed SIMD).
+    pub engine_build: String,
+    /// Clock resolution used for timing, ms.
+    pub timer_resolution_ms: f64,
+}
+
+/// A model as it appears in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelReport {
+    /// Display name.
+    pub name: String,
+    /// Card computed from the file.
+    pub card: ModelCard,
+}
+
+/// Latency of both models from one interleaved run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyReport {
+    /// Teacher statistics, ms per image.
+    pub teacher: LatencyStats,
+    /// Student statistics, ms per image.
+    pub student: LatencyStats,
+    /// (teacher − student) / teacher, by medians.
+    pub cut: f64,
+    /// teacher / student, by medians.
+    pub speedup: f64,
+    /// Calls per timed sample (teacher, student).
+    pub calls_per_sample: (usize, usize),
+    /// Warm-up calls per model.
+    pub warmup_calls: usize,
+}
+
+impl LatencyReport {
+    /// Statistics of an A/B run where A is the teacher and B the student.
+    pub fn from_samples(samples: &AbSamples) -> Result<LatencyReport> {
+        let teacher = LatencyStats::from_samples(&samples.a)?;
+        let student = LatencyStats::from_samples(&samples.b)?;
+        if teacher.median <= 0.0 || student.median <= 0.0 {
+            return Err(Error::Input("a median latency of 0: the clock is too coarse for these models".into()));
+        }
+        Ok(LatencyReport {
+            cut: (teacher.median - student.median) / teacher.median,
+            speedup: teacher.median / student.median,
+            calls_per_sample: (samples.calls_per_sample_a, samples.calls_per_sample_b),
+            warmup_calls: samples.warmup_calls,
+            teacher,
+            student,
+        })
+    }
+}
+
+/// Everything one run measured. Sections not measured yet are `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`REPORT_VERSION`].
+    pub version: u32,
+    /// Title (from the manifest).
+    pub title: String,
+    /// When it was made (RFC 3339, from the caller's clock).
+    pub created: String,
+    /// Where.
+    pub environment: Environment,
+    /// The teacher.
+    pub teacher: ModelReport,
+    /// The student.
+    pub student: ModelReport,
+    /// Class names.
+    pub labels: Vec<String>,
+    /// Interleaved latency.
+    pub latency: Option<LatencyReport>,
+    /// Accuracy and fidelity on the labelled set.
+    pub evaluation: Option<EvalSummary>,
+    /// Cost per order; from the measured latency.
+    pub cost: Option<CostComparison>,
+    /// Thresholds the verdict used.
+    pub thresholds: Thresholds,
+    /// The verdict, once latency and evaluation are both in.
+    pub verdict: Option<Verdict>,
+}
+
+impl Report {
+    /// A report with cards only; add sections, then [`Report::derive`].
+    pub fn new(title: &str, created: &str, environment: Environment, teacher: ModelReport, student: ModelReport, labels: Vec<String>) -> Report {
+        Report {
+            version: REPORT_VERSION,
+            title: title.into(),
+            created: created.into(),
+            environment,
+            teacher,
+            student,
+            labels,
+            latency: None,
+            evaluation: None,
+            cost: None,
+            thresholds: Thresholds::default(),
+            verdict: None,
+        }
+    }
+
+    /// Computes cost (needs latency) and verdict (needs latency and evaluation).
+    pub fn derive(&mut self, cost: &CostInputs, thresholds: &Thresholds) -> Result<()> {
+        self.thresholds = thresholds.clone();
+        self.cost = match &self.latency {
+            Some(l) => Some(compare(cost, l.teacher.median, l.student.median)?),
+            None => None,
+        };
+        self.verdict = match (&self.latency, &self.evaluation) {
+            (Some(l), Some(e)) => Some(judge(
+                &VerdictInputs {
+                    teacher: &self.teacher.card,
+                    student: &self.student.card,
+                    teacher_latency_ms: l.teacher.median,
+                    student_latency_ms: l.student.median,
+                    teacher_accuracy: e.teacher_accuracy,
+                    student_accuracy: e.student_accuracy,
+                    agreement: e.agreement,
+                    mean_kl: e.mean_kl,
+                },
+                thresholds,
+            )?),
+            _ => None,
+        };
+        Ok(())
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serialises")
+    }
+
+    /// Parses a report written by [`Report::to_json`].
+    pub fn from_json(bytes: &[u8]) -> Result<Report> {
+        if bytes.len() > MAX_REPORT_BYTES {
+            return Err(Error::invalid("report", format!("{} bytes; the limit is {MAX_REPORT_BYTES}", bytes.len())));
+        }
+        let report: Report = serde_json::from_slice(bytes).map_err(|e| Error::invalid("report", e.to_string()))?;
+        if report.version != REPORT_VERSION {
+            return Err(Error::invalid("report", format!("version {}; this build reads {REPORT_VERSION}", report.version)));
+        }
+        Ok(report)
+    }
+
+    /// Markdown: tables ready for a README or a pull request.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let (t, s) = (&self.teacher, &self.student);
+        let _ = writeln!(md, "# {}\n", self.title);
+        let _ = writeln!(md, "Measured {} on {} — {}.\n", self.created, self.environment.target, self.environment.host);
+        if let Some(v) = &self.verdict {
+            let _ = writeln!(md, "**Verdict: {}**\n", if v.ready { "ready to ship" } else { "not ready" });
+        }
+        let _ = writeln!(md, "## Models\n");
+        let _ = writeln!(md, "| | {} (teacher) | {} (student) | student / teacher |", t.name, s.name);
+        let _ = writeln!(md, "|---|---:|---:|---:|");
+        let _ = writeln!(md, "| input | {} | {} | |", t.card.input_label(), s.card.input_label());
+        for (name, a, b) in [
+            ("parameters", t.card.params, s.card.params),
+            ("MACs / image", t.card.macs, s.card.macs),
+            ("file bytes", t.card.bytes, s.card.bytes),
+        ] {
+            let _ = writeln!(md, "| {name} | {} | {} | {} |", group(a), group(b), ratio(b, a));
+        }
+        if let Some(l) = &self.latency {
+            let _ = writeln!(md, "\n## Latency (ms per image, interleaved)\n");
+            let _ = writeln!(md, "| | median | 95 % CI of median | mean | p90 | p99 | min | max | samples |");
+            let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for (name, st) in [(&t.name, &l.teacher), (&s.name, &l.student)] {
+                let _ = writeln!(
+                    md,
+                    "| {name} | {:.3} | {:.3}–{:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+                    st.median, st.median_ci95.0, st.median_ci95.1, st.mean, st.p90, st.p99, st.min, st.max, st.n
+                );
+            }
+            let _ = writeln!(md, "\nLatency cut **{:.1} %** ({:.2}× faster).", l.cut * 100.0, l.speedup);
+        }
+        if let Some(e) = &self.evaluation {
+            let _ = writeln!(md, "\n## Accuracy and fidelity ({} labelled images)\n", e.images);
+            let _ = writeln!(md, "| metric | value |\n|---|---:|");
+            let _ = writeln!(md, "| teacher top-1 | {:.2} % |", e.teacher_accuracy * 100.0);
+            let _ = writeln!(md, "| student top-1 | {:.2} % |", e.student_accuracy * 100.0);
+            let _ = writeln!(md, "| Δ accuracy (student − teacher) | {:+.2} points |", e.delta_points);
+            let _ = writeln!(md, "| top-1 agreement | {:.2} % |", e.agreement * 100.0);
+            let _ = writeln!(md, "| mean KL(teacher ‖ student) | {:.4} nats |", e.mean_kl);
+            if !e.top_disagreements.is_empty() {
+                let label = |i: usize| self.labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
+                let list: Vec<String> =
+                    e.top_disagreements.iter().map(|(a, b, n)| format!("{} → {} ({n})", label(*a), label(*b))).collect();
+                let _ = writeln!(md, "\nMost frequent disagreements (teacher → student): {}.", list.join(", "));
+            }
+        }
+        if let Some(c) = &self.cost {
+            let i = &c.inputs;
+            let _ = writeln!(md, "\n## Cost per order\n");
+            let _ = writeln!(
+                md,
+                "{} orders/day × {} items × {} inferences/item; robot {}/h with {:.0} % of inference on its critical path; compute {}/core-hour; {} days/year.\n",
+                i.orders_per_day,
+                i.items_per_order,
+                i.inferences_per_item,
+                i.robot_cost_per_hour,
+                i.critical_path_share * 100.0,
+                i.compute_cost_per_core_hour,
+                i.operating_days_per_year
+            );
+            let _ = writeln!(md, "| | latency ms | cost / order | cost / year |\n|---|---:|---:|---:|");
+            for (name, m) in [(&t.name, &c.teacher), (&s.name, &c.student)] {
+                let _ = writeln!(md, "| {name} | {:.3} | {:.6} | {:.2} |", m.latency_ms, m.cost_per_order, m.cost_per_year);
+            }
+            let _ = writeln!(md, "\nSaving **{:.6} per order**, **{:.2} per year** ({:.1} %).", c.saving_per_order, c.saving_per_year, c.saving_share * 100.0);
+        }
+        if let Some(v) = &self.verdict {
+            let _ = writeln!(md, "\n## Readiness\n");
+            let _ = writeln!(md, "| axis | check | value | threshold | |\n|---|---|---:|---:|---|");
+            for axis in v.axes() {
+                for c in &axis.checks {
+                    let _ = writeln!(
+                        md,
+                        "| {} | {} | {:.4} | {} {:.4} | {} |",
+                        axis.name,
+                        c.name,
+                        c.value,
+                        c.comparison,
+                        c.threshold,
+                        if c.pass { "pass" } else { "FAIL" }
+                    );
+                }
+            }
+        }
+        md
+    }
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn ratio(a: u64, b: u64) -> String {
+    if b == 0 { "—".into() } else { format!("{:.3}", a as f64 / b as f64) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Evaluation;
+    use crate::model::Model;
+    use crate::onnx_build::RandomCnn;
+
+    fn report() -> Report {
+        let t = Model::load(&RandomCnn { filters: 16, ..Default::default() }.build()).expect("loads");
+        let s = Model::load(&RandomCnn { filters: 4, ..Default::default() }.build()).expect("loads");
+        let mut r = Report::new(
+            "Test",
+            "2026-11-28T00:00:00Z",
+            Environment { target: "test".into(), ..Default::default() },
+            ModelReport { name: "T".into(), card: t.card().clone() },
+            ModelReport { name: "S".into(), card: s.card().clone() },
+            (0..10).map(|i| format!("c{i}")).collect(),
+        );
+        let samples = AbSamples {
+            a: vec![112.0; 30],
+            b: vec![78.0; 30],
+            calls_per_sample_a: 1,
+            calls_per_sample_b: 1,
+            warmup_calls: 5,
+            measured_ms: 5700.0,
+            clock_resolution_ms: 1e-6,
+        };
+        r.latency = Some(LatencyReport::from_samples(&samples).expect("stats"));
+        let mut eval = Evaluation::new(10);
+        eval.add(&[1.0; 10], &[1.0; 10], 0).expect("adds");
+        r.evaluation = Some(eval.summary().expect("summary"));
+        r.derive(&CostInputs::mission(), &Thresholds::default()).expect("derives");
+        r
+    }
+
+    #[test]
+    fn derive_fills_cost_and_verdict_from_the_measurements() {
+        let r = report();
+        let cost = r.cost.as_ref().expect("cost");
+        assert!((cost.teacher.latency_ms - 112.0).abs() < 1e-12);
+        assert!((r.latency.as_ref().expect("latency").cut - 34.0 / 112.0).abs() < 1e-12);
+        let verdict = r.verdict.as_ref().expect("verdict");
+        assert!(verdict.data_fidelity.pass && verdict.accuracy_tolerance.pass);
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let r = report();
+        assert_eq!(Report::from_json(r.to_json().as_bytes()).expect("parses"), r);
+        assert!(Report::from_json(b"{}").is_err());
+        assert!(Report::from_json(r.to_json().replace("\"version\": 1", "\"version\": 99").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn markdown_has_every_section() {
+        let md = report().to_markdown();
+        for needle in ["# Test", "## Models", "## Latency", "Latency cut **30.4 %**", "## Accuracy", "## Cost per order", "## Readiness", "| parameters |"] {
+            assert!(md.contains(needle), "missing {needle}:\n{md}");
+        }
+        assert_eq!(group(1234567), "1,234,567");
+    }
+}
