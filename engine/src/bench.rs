@@ -263,6 +263,8 @@ fn calibrate<C: Clock + ?Sized>(clock: &C, min_sample_ms: f64, f: &mut dyn FnMut
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use std::cell::{Cell, RefCell};
 
     /// A clock that only moves when the fake models "run", quantised to `tick` ms.

@@ -173,6 +173,8 @@ pub fn compare(inputs: &CostInputs, teacher_ms: f64, student_ms: f64) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use proptest::prelude::*;
 
     fn close(a: f64, b: f64) -> bool {

@@ -143,6 +143,8 @@ impl LabelledImages {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use std::io::Write;
 
     #[test]

@@ -30,3 +30,7 @@ pub use model::{BatchDim, Classifier, Model, ModelCard};
 pub use preprocess::{PreprocessSpec, Preprocessor};
 pub use report::Report;
 pub use runner::Runner;
+
+// The same unit tests run natively and, through wasm-bindgen-test, in headless Chromium.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -164,6 +164,8 @@ pub fn parse_labels(bytes: &[u8]) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const GOOD: &str = r#"{
         "title": "t", "labels": ["a", "b"],

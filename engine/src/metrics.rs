@@ -253,6 +253,8 @@ pub struct EvalSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use proptest::prelude::*;
 
     #[test]

@@ -383,6 +383,8 @@ fn count_params(graph: &pb::GraphProto) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use crate::onnx_build::{Attr, Dim, OnnxBuilder, RandomCnn};
 
     fn cnn(channels: i64, size: i64) -> RandomCnn {

@@ -330,6 +330,8 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn built_model_decodes_back_to_the_same_proto() {

@@ -250,6 +250,8 @@ impl Preprocessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use image::{ImageFormat, Rgb, RgbImage};
 
     fn png(image: &DynamicImage) -> Vec<u8> {

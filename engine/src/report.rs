@@ -278,6 +278,8 @@ fn ratio(a: u64, b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use crate::metrics::Evaluation;
     use crate::model::Model;
     use crate::onnx_build::RandomCnn;

@@ -91,6 +91,8 @@ pub fn check_pair(teacher: &ModelCard, student: &ModelCard, labels: usize) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use crate::onnx_build::RandomCnn;
 
     #[test]

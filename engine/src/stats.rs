@@ -128,6 +128,8 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use proptest::prelude::*;
 
     #[test]

@@ -201,6 +201,8 @@ pub fn judge(m: &VerdictInputs<'_>, thresholds: &Thresholds) -> Result<Verdict> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use crate::model::BatchDim;
 
     fn card(params: u64, macs: u64, bytes: u64) -> ModelCard {
