@@ -1,1 +1,30 @@
-fn main(){}
+//! `distillate`: measure a teacher and its distilled student on the machine it runs on —
+//! the exact target device — with the same engine the web page uses.
+
+mod args;
+mod bench;
+mod data;
+mod inspect;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, the whole cause chain: "cannot load teacher.onnx: not an ONNX model: ...".
+            eprintln!("distillate: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: args::Cli) -> anyhow::Result<()> {
+    match cli.command {
+        args::Command::Inspect(a) => inspect::run(&a),
+        args::Command::Bench(a) => bench::run(&a.check()?),
+    }
+}

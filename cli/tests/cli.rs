@@ -1,0 +1,170 @@
+//! End-to-end tests of the `distillate` binary on models and data the tests make.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use distillate_engine::idx;
+use distillate_engine::onnx_build::{OnnxBuilder, RandomCnn};
+
+fn distillate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_distillate")).args(args).output().expect("runs the binary")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A clean refusal: non-zero exit, one `distillate:` line naming `needle`, no panic.
+fn assert_refused(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert!(!out.status.success(), "should fail: {err}");
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    assert!(err.starts_with("distillate: ") && err.trim_end().lines().count() == 1, "one line: {err}");
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+}
+
+fn write_model(dir: &Path, name: &str, spec: RandomCnn) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, spec.build()).expect("writes model");
+    path.to_string_lossy().into_owned()
+}
+
+/// 40 gray 28×28 images with labels 0–9, as an IDX pair.
+fn write_idx_set(dir: &Path) {
+    let mut rng = distillate_engine::onnx_build::SplitMix64(3);
+    let pixels: Vec<u8> = (0..40 * 784).map(|_| rng.next_u64() as u8).collect();
+    let labels: Vec<u8> = (0..40).map(|i| (i % 10) as u8).collect();
+    std::fs::write(dir.join("images.idx"), idx::write(&[40, 28, 28], &pixels).expect("idx")).expect("writes");
+    std::fs::write(dir.join("labels.idx"), idx::write(&[40], &labels).expect("idx")).expect("writes");
+}
+
+#[test]
+fn inspect_prints_the_card_for_every_input_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (c, s) in [(1, 28), (3, 32), (3, 64), (3, 224)] {
+        let path = write_model(dir.path(), &format!("m{c}x{s}.onnx"), RandomCnn { channels: c, height: s, width: s, ..Default::default() });
+        let out = distillate(&["inspect", &path]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains(&format!("{c}×{s}×{s}")), "{text}");
+        assert!(text.contains("classes     10"), "{text}");
+    }
+    let path = write_model(dir.path(), "j.onnx", RandomCnn::default());
+    let json: serde_json::Value = serde_json::from_slice(&distillate(&["inspect", "--json", &path]).stdout).expect("json");
+    assert_eq!(json["params"], 80 + 1168 + 170);
+}
+
+#[test]
+fn inspect_refuses_broken_files_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.onnx");
+    std::fs::write(&empty, b"").expect("writes");
+    assert_refused(&distillate(&["inspect", &empty.to_string_lossy()]), "empty");
+
+    let truncated = dir.path().join("truncated.onnx");
+    let bytes = RandomCnn::default().build();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("writes");
+    assert_refused(&distillate(&["inspect", &truncated.to_string_lossy()]), "truncated.onnx");
+
+    let unsupported = dir.path().join("op.onnx");
+    let mut b = OnnxBuilder::image_classifier(1, 8, 8);
+    b.node("MysteryOp", &[], &[]).flatten();
+    std::fs::write(&unsupported, b.build()).expect("writes");
+    assert_refused(&distillate(&["inspect", &unsupported.to_string_lossy()]), "unsupported ONNX operator(s): MysteryOp");
+
+    assert_refused(&distillate(&["inspect", "/definitely/not/here.onnx"]), "cannot read");
+    assert_refused(&distillate(&["inspect", &dir.path().to_string_lossy()]), "is a directory");
+}
+
+#[test]
+fn bench_with_a_manifest_writes_json_and_markdown_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_model(dir.path(), "teacher.onnx", RandomCnn { filters: 16, seed: 1, ..Default::default() });
+    write_model(dir.path(), "student.onnx", RandomCnn { filters: 4, seed: 2, ..Default::default() });
+    write_idx_set(dir.path());
+    let labels: Vec<String> = (0..10).map(|i| format!("\"item {i}\"")).collect();
+    let manifest = format!(
+        r#"{{"title": "CLI test", "labels": [{}],
+            "models": [{{"id": "t", "name": "Teacher", "file": "teacher.onnx"}},
+                       {{"id": "s", "name": "Student", "file": "student.onnx"}}],
+            "teacher": "t", "student": "s",
+            "samples": {{"images": "images.idx", "labels": "labels.idx"}}}}"#,
+        labels.join(",")
+    );
+    std::fs::write(dir.path().join("demo.json"), manifest).expect("writes");
+    let out_dir = dir.path().join("out");
+    let out = distillate(&[
+        "bench",
+        "--manifest",
+        &dir.path().join("demo.json").to_string_lossy(),
+        "--quick",
+        "--out",
+        &out_dir.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("## Readiness"));
+    let report = distillate_engine::Report::from_json(&std::fs::read(out_dir.join("report.json")).expect("json written")).expect("parses");
+    let eval = report.evaluation.as_ref().expect("evaluation");
+    assert_eq!(eval.images, 40);
+    assert!((0.0..=1.0).contains(&eval.teacher_accuracy));
+    let latency = report.latency.as_ref().expect("latency");
+    assert!(latency.teacher.median > 0.0 && latency.student.median > 0.0);
+    assert!(report.cost.is_some() && report.verdict.is_some());
+    assert_eq!(report.teacher.name, "Teacher");
+    assert!(std::fs::read_to_string(out_dir.join("report.md")).expect("md written").contains("| Teacher |"));
+}
+
+#[test]
+fn bench_with_files_accepts_different_input_shapes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let teacher = write_model(dir.path(), "t.onnx", RandomCnn { filters: 8, ..Default::default() });
+    let student = write_model(dir.path(), "s.onnx", RandomCnn { channels: 3, height: 32, width: 32, filters: 4, ..Default::default() });
+    let images = dir.path().join("imgs");
+    std::fs::create_dir(&images).expect("mkdir");
+    let mut csv = String::from("file,label\n");
+    for i in 0..6u8 {
+        let img = image::RgbImage::from_pixel(40 + u32::from(i), 30, image::Rgb([i * 40, 100, 200]));
+        img.save(images.join(format!("{i}.png"))).expect("saves png");
+        csv.push_str(&format!("{i}.png,{}\n", i % 10));
+    }
+    std::fs::write(dir.path().join("labels.csv"), csv).expect("writes");
+    let out = distillate(&[
+        "bench", "--teacher", &teacher, "--student", &student,
+        "--images", &images.to_string_lossy(), "--labels", &dir.path().join("labels.csv").to_string_lossy(),
+        "--quick", "--out", &dir.path().join("out").to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("3×32×32"));
+}
+
+#[test]
+fn bench_refuses_mismatched_classes_and_missing_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let teacher = write_model(dir.path(), "t.onnx", RandomCnn::default());
+    let student = write_model(dir.path(), "s.onnx", RandomCnn { classes: 7, ..Default::default() });
+    write_idx_set(dir.path());
+    let (images, labels) = (dir.path().join("images.idx"), dir.path().join("labels.idx"));
+    let out = distillate(&[
+        "bench", "--teacher", &teacher, "--student", &student,
+        "--images", &images.to_string_lossy(), "--labels", &labels.to_string_lossy(), "--quick",
+    ]);
+    assert_refused(&out, "the teacher has 10 classes and the student 7");
+
+    std::fs::write(
+        dir.path().join("demo.json"),
+        r#"{"title": "x", "labels": ["a", "b"], "models": [{"id": "t", "name": "T", "file": "gone.onnx"},
+           {"id": "s", "name": "S", "file": "s.onnx"}], "teacher": "t", "student": "s",
+           "samples": {"images": "images.idx", "labels": "labels.idx"}}"#,
+    )
+    .expect("writes");
+    let out = distillate(&["bench", "--manifest", &dir.path().join("demo.json").to_string_lossy(), "--quick"]);
+    assert_refused(&out, "gone.onnx");
+
+    std::fs::write(dir.path().join("bad.json"), "{ not json").expect("writes");
+    assert_refused(&distillate(&["bench", "--manifest", &dir.path().join("bad.json").to_string_lossy()]), "invalid manifest");
+    assert_refused(&distillate(&["bench", "--teacher", &teacher, "--student", &student, "--images", &images.to_string_lossy(), "--labels", &labels.to_string_lossy(), "--limit", "0"]), "--limit");
+}
