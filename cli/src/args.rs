@@ -92,7 +92,9 @@ impl BenchArgs {
     /// Turns raw arguments into a plan, or says what is missing.
     pub fn check(self) -> anyhow::Result<BenchPlan> {
         let preprocess = match &self.preprocess {
-            Some(json) => serde_json::from_str(json).map_err(|e| anyhow::anyhow!("--preprocess is not a valid spec: {e}"))?,
+            Some(json) => {
+                serde_json::from_str(json).map_err(|e| anyhow::anyhow!("--preprocess is not a valid spec: {e}"))?
+            }
             None => distillate_engine::PreprocessSpec::default(),
         };
         let source = match (self.manifest, self.teacher, self.student, self.images, self.labels) {

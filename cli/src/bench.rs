@@ -41,7 +41,8 @@ pub fn run(plan: &BenchPlan) -> anyhow::Result<()> {
         setup.images.truncate(n);
     }
     let load = |side: &Side, role: &str| -> anyhow::Result<Runner> {
-        let model = Model::load(&read(&side.path)?).with_context(|| format!("cannot load {role} {}", side.path.display()))?;
+        let model =
+            Model::load(&read(&side.path)?).with_context(|| format!("cannot load {role} {}", side.path.display()))?;
         Runner::new(&model, &side.preprocess).with_context(|| format!("cannot prepare {role} {}", side.path.display()))
     };
     let mut teacher = load(&setup.teacher, "teacher")?;
@@ -56,11 +57,8 @@ pub fn run(plan: &BenchPlan) -> anyhow::Result<()> {
     let config = if plan.quick { BenchConfig::quick() } else { BenchConfig::default() };
     let clock = InstantClock::default();
     // The models still hold the last evaluated image: time inference alone.
-    let samples = AbBenchmark::new(config)?.run(
-        &clock,
-        &mut || teacher.run_current().map(|_| ()),
-        &mut || student.run_current().map(|_| ()),
-    )?;
+    let samples = AbBenchmark::new(config)?
+        .run(&clock, &mut || teacher.run_current().map(|_| ()), &mut || student.run_current().map(|_| ()))?;
 
     let mut report = Report::new(
         &setup.title,
@@ -132,7 +130,9 @@ fn setup(source: &Source) -> anyhow::Result<Setup> {
             };
             let images = match (&manifest.samples, manifest.gallery.is_empty()) {
                 (Some(s), _) => data::idx_pair(&base.join(&s.images), &base.join(&s.labels))?,
-                (None, false) => Images::Files(manifest.gallery.iter().map(|g| (base.join(&g.file), g.label)).collect()),
+                (None, false) => {
+                    Images::Files(manifest.gallery.iter().map(|g| (base.join(&g.file), g.label)).collect())
+                }
                 (None, true) => bail!("{} has neither samples nor gallery images to evaluate on", path.display()),
             };
             Ok(Setup {
@@ -173,7 +173,12 @@ fn setup(source: &Source) -> anyhow::Result<Setup> {
 fn environment() -> Environment {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     Environment {
         target: format!("{}-{} (native)", std::env::consts::ARCH, std::env::consts::OS),

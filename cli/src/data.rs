@@ -80,10 +80,9 @@ pub fn image_dir(dir: &Path, labels: &Path, class_names: &[String]) -> anyhow::R
         }
         let index = match label.parse::<usize>() {
             Ok(i) => i,
-            Err(_) => class_names
-                .iter()
-                .position(|c| c == label)
-                .with_context(|| format!("{}:{}: '{label}' is neither a class index nor a class name", labels.display(), n + 1))?,
+            Err(_) => class_names.iter().position(|c| c == label).with_context(|| {
+                format!("{}:{}: '{label}' is neither a class index nor a class name", labels.display(), n + 1)
+            })?,
         };
         files.push((dir.join(file), index));
     }

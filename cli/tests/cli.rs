@@ -46,7 +46,11 @@ fn write_idx_set(dir: &Path) {
 fn inspect_prints_the_card_for_every_input_shape() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (c, s) in [(1, 28), (3, 32), (3, 64), (3, 224)] {
-        let path = write_model(dir.path(), &format!("m{c}x{s}.onnx"), RandomCnn { channels: c, height: s, width: s, ..Default::default() });
+        let path = write_model(
+            dir.path(),
+            &format!("m{c}x{s}.onnx"),
+            RandomCnn { channels: c, height: s, width: s, ..Default::default() },
+        );
         let out = distillate(&["inspect", &path]);
         assert!(out.status.success(), "{}", stderr(&out));
         let text = stdout(&out);
@@ -54,7 +58,8 @@ fn inspect_prints_the_card_for_every_input_shape() {
         assert!(text.contains("classes     10"), "{text}");
     }
     let path = write_model(dir.path(), "j.onnx", RandomCnn::default());
-    let json: serde_json::Value = serde_json::from_slice(&distillate(&["inspect", "--json", &path]).stdout).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&distillate(&["inspect", "--json", &path]).stdout).expect("json");
     assert_eq!(json["params"], 80 + 1168 + 170);
 }
 
@@ -74,7 +79,10 @@ fn inspect_refuses_broken_files_cleanly() {
     let mut b = OnnxBuilder::image_classifier(1, 8, 8);
     b.node("MysteryOp", &[], &[]).flatten();
     std::fs::write(&unsupported, b.build()).expect("writes");
-    assert_refused(&distillate(&["inspect", &unsupported.to_string_lossy()]), "unsupported ONNX operator(s): MysteryOp");
+    assert_refused(
+        &distillate(&["inspect", &unsupported.to_string_lossy()]),
+        "unsupported ONNX operator(s): MysteryOp",
+    );
 
     assert_refused(&distillate(&["inspect", "/definitely/not/here.onnx"]), "cannot read");
     assert_refused(&distillate(&["inspect", &dir.path().to_string_lossy()]), "is a directory");
@@ -107,7 +115,9 @@ fn bench_with_a_manifest_writes_json_and_markdown_reports() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("## Readiness"));
-    let report = distillate_engine::Report::from_json(&std::fs::read(out_dir.join("report.json")).expect("json written")).expect("parses");
+    let report =
+        distillate_engine::Report::from_json(&std::fs::read(out_dir.join("report.json")).expect("json written"))
+            .expect("parses");
     let eval = report.evaluation.as_ref().expect("evaluation");
     assert_eq!(eval.images, 40);
     assert!((0.0..=1.0).contains(&eval.teacher_accuracy));
@@ -122,7 +132,11 @@ fn bench_with_a_manifest_writes_json_and_markdown_reports() {
 fn bench_with_files_accepts_different_input_shapes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let teacher = write_model(dir.path(), "t.onnx", RandomCnn { filters: 8, ..Default::default() });
-    let student = write_model(dir.path(), "s.onnx", RandomCnn { channels: 3, height: 32, width: 32, filters: 4, ..Default::default() });
+    let student = write_model(
+        dir.path(),
+        "s.onnx",
+        RandomCnn { channels: 3, height: 32, width: 32, filters: 4, ..Default::default() },
+    );
     let images = dir.path().join("imgs");
     std::fs::create_dir(&images).expect("mkdir");
     let mut csv = String::from("file,label\n");
@@ -133,9 +147,18 @@ fn bench_with_files_accepts_different_input_shapes() {
     }
     std::fs::write(dir.path().join("labels.csv"), csv).expect("writes");
     let out = distillate(&[
-        "bench", "--teacher", &teacher, "--student", &student,
-        "--images", &images.to_string_lossy(), "--labels", &dir.path().join("labels.csv").to_string_lossy(),
-        "--quick", "--out", &dir.path().join("out").to_string_lossy(),
+        "bench",
+        "--teacher",
+        &teacher,
+        "--student",
+        &student,
+        "--images",
+        &images.to_string_lossy(),
+        "--labels",
+        &dir.path().join("labels.csv").to_string_lossy(),
+        "--quick",
+        "--out",
+        &dir.path().join("out").to_string_lossy(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("3×32×32"));
@@ -149,8 +172,16 @@ fn bench_refuses_mismatched_classes_and_missing_files() {
     write_idx_set(dir.path());
     let (images, labels) = (dir.path().join("images.idx"), dir.path().join("labels.idx"));
     let out = distillate(&[
-        "bench", "--teacher", &teacher, "--student", &student,
-        "--images", &images.to_string_lossy(), "--labels", &labels.to_string_lossy(), "--quick",
+        "bench",
+        "--teacher",
+        &teacher,
+        "--student",
+        &student,
+        "--images",
+        &images.to_string_lossy(),
+        "--labels",
+        &labels.to_string_lossy(),
+        "--quick",
     ]);
     assert_refused(&out, "the teacher has 10 classes and the student 7");
 
@@ -165,6 +196,24 @@ fn bench_refuses_mismatched_classes_and_missing_files() {
     assert_refused(&out, "gone.onnx");
 
     std::fs::write(dir.path().join("bad.json"), "{ not json").expect("writes");
-    assert_refused(&distillate(&["bench", "--manifest", &dir.path().join("bad.json").to_string_lossy()]), "invalid manifest");
-    assert_refused(&distillate(&["bench", "--teacher", &teacher, "--student", &student, "--images", &images.to_string_lossy(), "--labels", &labels.to_string_lossy(), "--limit", "0"]), "--limit");
+    assert_refused(
+        &distillate(&["bench", "--manifest", &dir.path().join("bad.json").to_string_lossy()]),
+        "invalid manifest",
+    );
+    assert_refused(
+        &distillate(&[
+            "bench",
+            "--teacher",
+            &teacher,
+            "--student",
+            &student,
+            "--images",
+            &images.to_string_lossy(),
+            "--labels",
+            &labels.to_string_lossy(),
+            "--limit",
+            "0",
+        ]),
+        "--limit",
+    );
 }

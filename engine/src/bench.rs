@@ -78,7 +78,13 @@ impl Default for BenchConfig {
 impl BenchConfig {
     /// A short run for smoke tests and quick looks.
     pub fn quick() -> Self {
-        BenchConfig { warmup_ms: 50.0, warmup_min_calls: 2, min_samples: 10, min_duration_ms: 200.0, ..Default::default() }
+        BenchConfig {
+            warmup_ms: 50.0,
+            warmup_min_calls: 2,
+            min_samples: 10,
+            min_duration_ms: 200.0,
+            ..Default::default()
+        }
     }
 
     fn check(&self) -> Result<()> {
@@ -217,7 +223,8 @@ impl AbBenchmark {
                     self.samples.b.push(time_calls(clock, nb, b)? / nb as f64);
                     self.samples.measured_ms = clock.now_ms() - self.measure_started;
                     let n = self.samples.a.len();
-                    let enough = n >= self.config.min_samples && self.samples.measured_ms >= self.config.min_duration_ms;
+                    let enough =
+                        n >= self.config.min_samples && self.samples.measured_ms >= self.config.min_duration_ms;
                     if enough || n >= self.config.max_samples {
                         self.phase = Phase::Done;
                     }
@@ -263,9 +270,9 @@ fn calibrate<C: Clock + ?Sized>(clock: &C, min_sample_ms: f64, f: &mut dyn FnMut
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::{Cell, RefCell};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use std::cell::{Cell, RefCell};
 
     /// A clock that only moves when the fake models "run", quantised to `tick` ms.
     struct FakeClock {
@@ -320,7 +327,14 @@ mod tests {
             clock.now.set(clock.now.get() + 1.0);
             Ok(())
         };
-        let config = BenchConfig { warmup_ms: 0.0, warmup_min_calls: 1, min_samples: 5, min_duration_ms: 1e9, max_samples: 40, ..Default::default() };
+        let config = BenchConfig {
+            warmup_ms: 0.0,
+            warmup_min_calls: 1,
+            min_samples: 5,
+            min_duration_ms: 1e9,
+            max_samples: 40,
+            ..Default::default()
+        };
         let mut bench = AbBenchmark::new(config).expect("valid");
         let mut slices = 0;
         while bench.step(&clock, 10.0, &mut a, &mut b).expect("runs") != Phase::Done {

@@ -173,9 +173,9 @@ pub fn compare(inputs: &CostInputs, teacher_ms: f64, student_ms: f64) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use proptest::prelude::*;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * b.abs().max(1.0)
@@ -218,7 +218,10 @@ mod tests {
         ];
         for inputs in cases {
             let err = compare(&inputs, 10.0, 5.0).expect_err("refused").to_string();
-            assert!(err.contains("orders") || err.contains("robot") || err.contains("items") || err.contains("share"), "{err}");
+            assert!(
+                err.contains("orders") || err.contains("robot") || err.contains("items") || err.contains("share"),
+                "{err}"
+            );
         }
         assert!(compare(&CostInputs::mission(), f64::NAN, 5.0).is_err());
         assert!(compare(&CostInputs::mission(), 5.0, -1.0).is_err());

@@ -56,14 +56,14 @@ fn parse_plain(bytes: &[u8]) -> Result<IdxArray> {
     if bytes.len() < header {
         return Err(bad("header is truncated".into()));
     }
-    let dims: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
     let expected = dims.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d));
     match expected {
         Some(n) if n == bytes.len() - header => Ok(IdxArray { dims, data: bytes[header..].to_vec() }),
-        Some(n) => Err(bad(format!("dimensions {dims:?} need {n} bytes of data; the file has {}", bytes.len() - header))),
+        Some(n) => {
+            Err(bad(format!("dimensions {dims:?} need {n} bytes of data; the file has {}", bytes.len() - header)))
+        }
         None => Err(bad(format!("dimensions {dims:?} overflow"))),
     }
 }
@@ -113,7 +113,12 @@ impl LabelledImages {
         let (Ok(width), Ok(height)) = (u32::try_from(w), u32::try_from(h)) else {
             return Err(Error::invalid("IDX file", format!("image size {w}×{h} is too large")));
         };
-        Ok(LabelledImages { width, height, pixels: images.data, labels: labels.data.into_iter().map(usize::from).collect() })
+        Ok(LabelledImages {
+            width,
+            height,
+            pixels: images.data,
+            labels: labels.data.into_iter().map(usize::from).collect(),
+        })
     }
 
     /// Number of images.
@@ -143,9 +148,9 @@ impl LabelledImages {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use std::io::Write;
 
     #[test]
     fn write_then_parse_round_trips() {

@@ -90,9 +90,13 @@ impl Manifest {
     /// Parses and checks manifest JSON.
     pub fn parse(bytes: &[u8]) -> Result<Manifest> {
         if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(Error::invalid("manifest", format!("{} bytes; the limit is {MAX_MANIFEST_BYTES}", bytes.len())));
+            return Err(Error::invalid(
+                "manifest",
+                format!("{} bytes; the limit is {MAX_MANIFEST_BYTES}", bytes.len()),
+            ));
         }
-        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::invalid("manifest", e.to_string()))?;
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| Error::invalid("manifest", e.to_string()))?;
         manifest.check()?;
         Ok(manifest)
     }
@@ -124,7 +128,12 @@ impl Manifest {
             return bad(format!("ladder model '{id}' is not among the models"));
         }
         if let Some(g) = self.gallery.iter().find(|g| g.label >= self.labels.len()) {
-            return bad(format!("gallery image '{}' has label {} but there are {} labels", g.file, g.label, self.labels.len()));
+            return bad(format!(
+                "gallery image '{}' has label {} but there are {} labels",
+                g.file,
+                g.label,
+                self.labels.len()
+            ));
         }
         self.cost.check().map_err(|e| Error::invalid("manifest", format!("cost: {e}")))?;
         self.thresholds.check().map_err(|e| Error::invalid("manifest", format!("thresholds: {e}")))?;
@@ -193,7 +202,11 @@ mod tests {
             (r#""label": 1"#, r#""label": 5"#, "label 5"),
             (r#""id": "small""#, r#""id": "big""#, "twice"),
             (r#""labels": ["a", "b"]"#, r#""labels": ["a"]"#, "at least 2"),
-            (r#""title": "t""#, r#""title": "t", "cost": {"orders_per_day": -5, "items_per_order": 1, "inferences_per_item": 1, "robot_cost_per_hour": 1, "critical_path_share": 1, "compute_cost_per_core_hour": 1, "operating_days_per_year": 1}"#, "orders per day"),
+            (
+                r#""title": "t""#,
+                r#""title": "t", "cost": {"orders_per_day": -5, "items_per_order": 1, "inferences_per_item": 1, "robot_cost_per_hour": 1, "critical_path_share": 1, "compute_cost_per_core_hour": 1, "operating_days_per_year": 1}"#,
+                "orders per day",
+            ),
         ] {
             let text = GOOD.replace(from, to);
             let err = Manifest::parse(text.as_bytes()).expect_err(needle).to_string();

@@ -115,9 +115,7 @@ impl ConfusionMatrix {
 
     /// Off-diagonal counts per reference class (the row sums without the diagonal).
     pub fn off_diagonal_by_row(&self) -> Vec<u64> {
-        (0..self.classes)
-            .map(|r| (0..self.classes).filter(|c| *c != r).map(|c| self.get(r, c)).sum())
-            .collect()
+        (0..self.classes).map(|r| (0..self.classes).filter(|c| *c != r).map(|c| self.get(r, c)).sum()).collect()
     }
 
     /// The `n` largest off-diagonal cells as (reference, predicted, count), largest first.
@@ -253,9 +251,9 @@ pub struct EvalSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use proptest::prelude::*;
 
     #[test]
     fn softmax_sums_to_one_and_keeps_order() {

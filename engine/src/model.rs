@@ -96,9 +96,7 @@ impl Model {
         check_operators(graph)?;
         let (channels, height, width, batch) = check_input(graph)?;
 
-        let inference = tract_onnx::onnx()
-            .model_for_proto_model(&proto)
-            .map_err(|e| Error::Model(format!("{e:#}")))?;
+        let inference = tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| Error::Model(format!("{e:#}")))?;
         // A graph that declares more outputs than the one we read would still run them all.
         if inference.outputs.len() != 1 {
             return Err(Error::BadOutput(format!(
@@ -309,9 +307,7 @@ fn check_input(graph: &pb::GraphProto) -> Result<(usize, usize, usize, BatchDim)
     }
     let [_, c, h, w] = fixed;
     if c != 1 && c != 3 {
-        return Err(Error::BadInput(format!(
-            "input '{name}' has {c} channels; images give 1 (gray) or 3 (RGB)"
-        )));
+        return Err(Error::BadInput(format!("input '{name}' has {c} channels; images give 1 (gray) or 3 (RGB)")));
     }
     Ok((c, h, w, batch))
 }
@@ -338,7 +334,9 @@ fn check_output(typed: &TypedModel) -> Result<usize> {
     let dims: Option<Vec<usize>> = fact.shape.iter().map(|d| d.to_usize().ok()).collect();
     match dims.as_deref() {
         Some([1, k]) if *k >= 2 => Ok(*k),
-        Some(other) => Err(Error::BadOutput(format!("the output shape is {other:?}; expected [1, K] with K ≥ 2 classes"))),
+        Some(other) => {
+            Err(Error::BadOutput(format!("the output shape is {other:?}; expected [1, K] with K ≥ 2 classes")))
+        }
         None => Err(Error::BadOutput(format!("the output shape {:?} is not fixed; expected [1, K]", fact.shape))),
     }
 }
@@ -383,9 +381,9 @@ fn count_params(graph: &pb::GraphProto) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::onnx_build::{Attr, Dim, OnnxBuilder, RandomCnn};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use crate::onnx_build::{Attr, Dim, OnnxBuilder, RandomCnn};
 
     fn cnn(channels: i64, size: i64) -> RandomCnn {
         RandomCnn { channels, height: size, width: size, ..Default::default() }

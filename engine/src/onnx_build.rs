@@ -138,7 +138,15 @@ impl OnnxBuilder {
     }
 
     /// 2-D convolution; `weight` is `[out, in/group, kh, kw]` row-major, square padding `pad`.
-    pub fn conv(&mut self, weight: &[f32], shape: [i64; 4], bias: &[f32], stride: i64, pad: i64, group: i64) -> &mut Self {
+    pub fn conv(
+        &mut self,
+        weight: &[f32],
+        shape: [i64; 4],
+        bias: &[f32],
+        stride: i64,
+        pad: i64,
+        group: i64,
+    ) -> &mut Self {
         let w = self.initializer("conv_w", &shape, weight);
         let b = self.initializer("conv_b", &[shape[0]], bias);
         self.node(
@@ -283,7 +291,8 @@ impl RandomCnn {
         };
         let (c, f, k) = (self.channels, self.filters, self.classes);
         let batch = if self.dynamic_batch { Dim::Symbol("N".into()) } else { Dim::Fixed(1) };
-        let mut b = OnnxBuilder::with_input(vec![batch, Dim::Fixed(c), Dim::Fixed(self.height), Dim::Fixed(self.width)]);
+        let mut b =
+            OnnxBuilder::with_input(vec![batch, Dim::Fixed(c), Dim::Fixed(self.height), Dim::Fixed(self.width)]);
         let w1 = he(c * 9, f * c * 9);
         let w2 = he(f * 9, 2 * f * f * 9);
         let w3 = he(2 * f, k * 2 * f);

@@ -65,7 +65,13 @@ fn default_std() -> Vec<f32> {
 
 impl Default for PreprocessSpec {
     fn default() -> Self {
-        PreprocessSpec { fit: Fit::default(), scale: UNIT_SCALE, mean: default_mean(), std: default_std(), invert: false }
+        PreprocessSpec {
+            fit: Fit::default(),
+            scale: UNIT_SCALE,
+            mean: default_mean(),
+            std: default_std(),
+            invert: false,
+        }
     }
 }
 
@@ -91,9 +97,8 @@ fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>> {
             bytes.len()
         )));
     }
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::ImageDecode(e.to_string()))?;
+    let reader =
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| Error::ImageDecode(e.to_string()))?;
     if reader.format().is_none() {
         return Err(Error::ImageDecode("not a PNG or JPEG file".into()));
     }
@@ -250,9 +255,9 @@ impl Preprocessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::{ImageFormat, Rgb, RgbImage};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use image::{ImageFormat, Rgb, RgbImage};
 
     fn png(image: &DynamicImage) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
@@ -294,7 +299,8 @@ mod tests {
 
     #[test]
     fn invert_maps_black_to_one() {
-        let pre = Preprocessor::for_shape(&PreprocessSpec { invert: true, ..Default::default() }, 1, 2, 2).expect("valid");
+        let pre =
+            Preprocessor::for_shape(&PreprocessSpec { invert: true, ..Default::default() }, 1, 2, 2).expect("valid");
         let mut out = vec![0.0; 4];
         pre.luma8_into(2, 2, &[0, 255, 0, 255], &mut out).expect("runs");
         assert_eq!(out, [1.0, 0.0, 1.0, 0.0]);

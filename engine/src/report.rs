@@ -109,7 +109,14 @@ pub struct Report {
 
 impl Report {
     /// A report with cards only; add sections, then [`Report::derive`].
-    pub fn new(title: &str, created: &str, environment: Environment, teacher: ModelReport, student: ModelReport, labels: Vec<String>) -> Report {
+    pub fn new(
+        title: &str,
+        created: &str,
+        environment: Environment,
+        teacher: ModelReport,
+        student: ModelReport,
+        labels: Vec<String>,
+    ) -> Report {
         Report {
             version: REPORT_VERSION,
             title: title.into(),
@@ -164,7 +171,10 @@ impl Report {
         }
         let report: Report = serde_json::from_slice(bytes).map_err(|e| Error::invalid("report", e.to_string()))?;
         if report.version != REPORT_VERSION {
-            return Err(Error::invalid("report", format!("version {}; this build reads {REPORT_VERSION}", report.version)));
+            return Err(Error::invalid(
+                "report",
+                format!("version {}; this build reads {REPORT_VERSION}", report.version),
+            ));
         }
         Ok(report)
     }
@@ -212,8 +222,11 @@ impl Report {
             let _ = writeln!(md, "| mean KL(teacher ‖ student) | {:.4} nats |", e.mean_kl);
             if !e.top_disagreements.is_empty() {
                 let label = |i: usize| self.labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
-                let list: Vec<String> =
-                    e.top_disagreements.iter().map(|(a, b, n)| format!("{} → {} ({n})", label(*a), label(*b))).collect();
+                let list: Vec<String> = e
+                    .top_disagreements
+                    .iter()
+                    .map(|(a, b, n)| format!("{} → {} ({n})", label(*a), label(*b)))
+                    .collect();
                 let _ = writeln!(md, "\nMost frequent disagreements (teacher → student): {}.", list.join(", "));
             }
         }
@@ -233,9 +246,16 @@ impl Report {
             );
             let _ = writeln!(md, "| | latency ms | cost / order | cost / year |\n|---|---:|---:|---:|");
             for (name, m) in [(&t.name, &c.teacher), (&s.name, &c.student)] {
-                let _ = writeln!(md, "| {name} | {:.3} | {:.6} | {:.2} |", m.latency_ms, m.cost_per_order, m.cost_per_year);
+                let _ =
+                    writeln!(md, "| {name} | {:.3} | {:.6} | {:.2} |", m.latency_ms, m.cost_per_order, m.cost_per_year);
             }
-            let _ = writeln!(md, "\nSaving **{:.6} per order**, **{:.2} per year** ({:.1} %).", c.saving_per_order, c.saving_per_year, c.saving_share * 100.0);
+            let _ = writeln!(
+                md,
+                "\nSaving **{:.6} per order**, **{:.2} per year** ({:.1} %).",
+                c.saving_per_order,
+                c.saving_per_year,
+                c.saving_share * 100.0
+            );
         }
         if let Some(v) = &self.verdict {
             let _ = writeln!(md, "\n## Readiness\n");
@@ -263,7 +283,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -278,11 +298,11 @@ fn ratio(a: u64, b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use crate::metrics::Evaluation;
     use crate::model::Model;
     use crate::onnx_build::RandomCnn;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn report() -> Report {
         let t = Model::load(&RandomCnn { filters: 16, ..Default::default() }.build()).expect("loads");
@@ -333,7 +353,16 @@ mod tests {
     #[test]
     fn markdown_has_every_section() {
         let md = report().to_markdown();
-        for needle in ["# Test", "## Models", "## Latency", "Latency cut **30.4 %**", "## Accuracy", "## Cost per order", "## Readiness", "| parameters |"] {
+        for needle in [
+            "# Test",
+            "## Models",
+            "## Latency",
+            "Latency cut **30.4 %**",
+            "## Accuracy",
+            "## Cost per order",
+            "## Readiness",
+            "| parameters |",
+        ] {
             assert!(md.contains(needle), "missing {needle}:\n{md}");
         }
         assert_eq!(group(1234567), "1,234,567");

@@ -91,9 +91,9 @@ pub fn check_pair(teacher: &ModelCard, student: &ModelCard, labels: usize) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::onnx_build::RandomCnn;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use crate::onnx_build::RandomCnn;
 
     #[test]
     fn classifies_raw_pixels_and_reruns_identically() {
@@ -106,7 +106,8 @@ mod tests {
     #[test]
     fn different_shapes_compare_but_different_classes_do_not() {
         let a = Model::load(&RandomCnn::default().build()).expect("loads");
-        let b = Model::load(&RandomCnn { channels: 3, height: 32, width: 32, ..Default::default() }.build()).expect("loads");
+        let b = Model::load(&RandomCnn { channels: 3, height: 32, width: 32, ..Default::default() }.build())
+            .expect("loads");
         let c = Model::load(&RandomCnn { classes: 5, ..Default::default() }.build()).expect("loads");
         assert!(check_pair(a.card(), b.card(), 10).is_ok());
         let err = check_pair(a.card(), c.card(), 10).expect_err("refused").to_string();

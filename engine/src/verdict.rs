@@ -150,14 +150,8 @@ pub struct VerdictInputs<'a> {
 /// Judges the student against `thresholds`.
 pub fn judge(m: &VerdictInputs<'_>, thresholds: &Thresholds) -> Result<Verdict> {
     thresholds.check()?;
-    let numbers = [
-        m.teacher_latency_ms,
-        m.student_latency_ms,
-        m.teacher_accuracy,
-        m.student_accuracy,
-        m.agreement,
-        m.mean_kl,
-    ];
+    let numbers =
+        [m.teacher_latency_ms, m.student_latency_ms, m.teacher_accuracy, m.student_accuracy, m.agreement, m.mean_kl];
     if numbers.iter().any(|v| !v.is_finite() || *v < 0.0) {
         return Err(Error::Input("verdict inputs must be non-negative numbers".into()));
     }
@@ -201,9 +195,9 @@ pub fn judge(m: &VerdictInputs<'_>, thresholds: &Thresholds) -> Result<Verdict> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::BatchDim;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use crate::model::BatchDim;
 
     fn card(params: u64, macs: u64, bytes: u64) -> ModelCard {
         ModelCard {
@@ -266,7 +260,8 @@ mod tests {
     #[test]
     fn thresholds_are_editable_and_checked() {
         let (t, s) = (card(10, 10, 10), card(9, 9, 9));
-        let lenient = Thresholds { max_params_ratio: 1.0, max_macs_ratio: 1.0, max_bytes_ratio: 1.0, ..Default::default() };
+        let lenient =
+            Thresholds { max_params_ratio: 1.0, max_macs_ratio: 1.0, max_bytes_ratio: 1.0, ..Default::default() };
         assert!(judge(&inputs(&t, &s), &lenient).expect("valid").compute_budget.pass);
         let bad = Thresholds { min_agreement: 1.5, ..Default::default() };
         assert!(judge(&inputs(&t, &s), &bad).is_err());
