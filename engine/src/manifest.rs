@@ -72,6 +72,9 @@ pub struct Manifest {
     /// Ids of the compression ladder, smallest first (may include the student).
     #[serde(default)]
     pub ladder: Vec<String>,
+    /// Why this student was chosen from the ladder (shown beside the ladder plot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
     /// Labelled evaluation set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<SampleSet>,

@@ -21,7 +21,7 @@ use crate::limits::MAX_MODEL_BYTES;
 
 /// How the model declares its batch dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "size")]
+#[serde(rename_all = "snake_case")]
 pub enum BatchDim {
     /// A fixed number (usually 1): only that batch size can run.
     Fixed(usize),

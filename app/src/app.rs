@@ -1,0 +1,249 @@
+//! The root component: loads the manifest, talks to the worker, lays out the panels.
+
+use std::rc::Rc;
+
+use distillate_engine::bench::BenchConfig;
+use distillate_engine::idx::LabelledImages;
+use distillate_engine::verdict::{Verdict, VerdictInputs, judge};
+use gloo_worker::WorkerBridge;
+use yew::prelude::*;
+
+use crate::agent::InferenceWorker;
+use crate::components::benchmark::Benchmark;
+use crate::components::cost_panel::CostPanel;
+use crate::components::environment::EnvironmentCard;
+use crate::components::evaluation::Evaluation;
+use crate::components::gallery::Gallery;
+use crate::components::ladder_plot::{LadderPlot, LadderPoint};
+use crate::components::model_cards::ModelCards;
+use crate::components::scorecard::Scorecard;
+use crate::hooks::use_worker;
+use crate::loader::{fetch_bytes, load_manifest, page_url, query_param, resolve};
+use crate::protocol::{ModelBlob, Request};
+use crate::state::{Action, State};
+
+/// Manifest loaded when the URL names none.
+pub const DEFAULT_MANIFEST: &str = "static/demo.json";
+/// Sample images shown in the gallery: this many per class.
+const GALLERY_PER_CLASS: usize = 2;
+
+/// The page.
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(State::default);
+    let worker = use_worker(state.dispatcher());
+
+    {
+        let dispatch = state.dispatcher();
+        let worker = worker.clone();
+        use_effect_with((), move |_| {
+            let url = query_param("manifest").unwrap_or_else(|| DEFAULT_MANIFEST.to_string());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = load_demo(&url, &dispatch, &worker).await {
+                    dispatch.dispatch(Action::Error(e));
+                }
+            });
+        });
+    }
+
+    let gallery: Vec<usize> = state.samples.as_ref().map(|s| gallery_indices(s)).unwrap_or_default();
+    // Classify the gallery whenever a new pair of models is ready.
+    {
+        let worker = worker.clone();
+        let gallery = gallery.clone();
+        use_effect_with((state.cards.clone(), gallery.len()), move |(cards, _)| {
+            if cards.is_some() {
+                for index in gallery {
+                    worker.send(Request::Classify { index });
+                }
+            }
+        });
+    }
+
+    let ready = state.cards.is_some() && state.samples.is_some();
+    let labels = state.manifest.as_ref().map(|m| m.labels.clone()).unwrap_or_default();
+    let on_select = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |i: usize| dispatch.dispatch(Action::Select(i)))
+    };
+    let on_bench = {
+        let dispatch = state.dispatcher();
+        let worker = worker.clone();
+        Callback::from(move |_| {
+            dispatch.dispatch(Action::StartBench);
+            worker.send(Request::Benchmark { config: BenchConfig::default() });
+        })
+    };
+    let on_eval = {
+        let dispatch = state.dispatcher();
+        let worker = worker.clone();
+        Callback::from(move |limit: usize| {
+            dispatch.dispatch(Action::StartEval(limit));
+            worker.send(Request::Evaluate { limit });
+        })
+    };
+    let on_cancel = {
+        let worker = worker.clone();
+        Callback::from(move |_| worker.send(Request::Cancel))
+    };
+    let on_cost = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |c| dispatch.dispatch(Action::Cost(c)))
+    };
+    let on_latency = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |l| dispatch.dispatch(Action::LatencySource(l)))
+    };
+    let on_thresholds = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |t| dispatch.dispatch(Action::Thresholds(t)))
+    };
+    let clear = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_| dispatch.dispatch(Action::ClearErrors))
+    };
+
+    let training = |id: Option<&str>| id.and_then(|id| state.training_cards.get(id).cloned());
+    let (teacher_id, student_id) =
+        state.manifest.as_ref().map(|m| (Some(m.teacher.clone()), Some(m.student.clone()))).unwrap_or((None, None));
+    let card_accuracy = |id: &Option<String>| {
+        training(id.as_deref()).and_then(|v| Some((v["test_accuracy"].as_f64()?, v["test_images"].as_u64()? as usize)))
+    };
+
+    html! {
+        <main>
+            <header>
+                <h1>{ "Distillate" }</h1>
+                <p class="lede">{ state.manifest.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Teacher and distilled student, measured in your browser".into()) }</p>
+                if let Some(m) = &state.manifest { <p class="note">{ m.description.clone() }</p> }
+            </header>
+            if !state.errors.is_empty() {
+                <div class="errors" role="alert">
+                    { for state.errors.iter().map(|e| html! { <p>{ e.clone() }</p> }) }
+                    <button onclick={clear}>{ "dismiss" }</button>
+                </div>
+            }
+            if let Some(what) = &state.loading { <p class="loading">{ what.clone() }</p> }
+            if let (Some(names), Some(cards)) = (&state.names, &state.cards) {
+                <ModelCards names={names.clone()} cards={cards.clone()} load_ms={state.load_ms}
+                    training={(training(teacher_id.as_deref()), training(student_id.as_deref()))} />
+            }
+            if let Some(samples) = &state.samples {
+                <Gallery samples={samples.clone()} indices={gallery} labels={labels.clone()}
+                    predictions={state.predictions.clone()} selected={state.selected} {on_select} />
+            }
+            <div class="grid">
+                <Benchmark names={state.names.clone().unwrap_or_default()} bench={state.bench.clone()}
+                    on_run={on_bench} on_cancel={on_cancel.clone()} {ready} />
+                <Evaluation eval={state.eval.clone()} available={state.samples.as_ref().map(|s| s.len()).unwrap_or(0)}
+                    labels={labels.clone()} on_run={on_eval} on_cancel={on_cancel}
+                    card_accuracy={(card_accuracy(&teacher_id), card_accuracy(&student_id))} {ready} />
+            </div>
+            <div class="grid">
+                <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency} />
+                <Scorecard verdict={verdict(&state)} thresholds={state.thresholds.clone()} on_change={on_thresholds} />
+            </div>
+            <LadderPlot points={ladder_points(&state)} reason={state.manifest.as_ref().and_then(|m| m.choice.clone())} />
+            <EnvironmentCard worker={state.worker.clone()} />
+            <footer><p class="note">{ "Every number marked measured was measured in this browser, now. \
+                Figures marked model card come from training." }</p></footer>
+        </main>
+    }
+}
+
+/// Fetches the manifest, both models and the sample set, handing bytes to the worker.
+async fn load_demo(
+    url: &str,
+    dispatch: &UseReducerDispatcher<State>,
+    worker: &Rc<WorkerBridge<InferenceWorker>>,
+) -> Result<(), String> {
+    let manifest_url = resolve(&page_url(), url)?;
+    dispatch.dispatch(Action::Loading(Some(format!("Loading {manifest_url}…"))));
+    let (manifest, cards) = load_manifest(&manifest_url).await?;
+    let blob = |id: &str| {
+        let entry = manifest.model(id).ok_or_else(|| format!("model '{id}' missing"))?.clone();
+        Ok::<_, String>((resolve(&manifest_url, &entry.file)?, entry))
+    };
+    let (teacher_url, teacher) = blob(&manifest.teacher)?;
+    let (student_url, student) = blob(&manifest.student)?;
+    let samples = manifest.samples.clone();
+    let classes = manifest.labels.len();
+    dispatch.dispatch(Action::ManifestLoaded { url: manifest_url.clone(), manifest, cards });
+
+    dispatch.dispatch(Action::Loading(Some("Loading the models…".into())));
+    let teacher_bytes = fetch_bytes(&teacher_url).await?;
+    let student_bytes = fetch_bytes(&student_url).await?;
+    dispatch.dispatch(Action::Names(teacher.name.clone(), student.name.clone()));
+    worker.send(Request::LoadPair {
+        teacher: ModelBlob { name: teacher.name, bytes: teacher_bytes, preprocess: teacher.preprocess },
+        student: ModelBlob { name: student.name, bytes: student_bytes, preprocess: student.preprocess },
+        classes,
+    });
+
+    if let Some(samples) = samples {
+        let images = fetch_bytes(&resolve(&manifest_url, &samples.images)?).await?;
+        let labels = fetch_bytes(&resolve(&manifest_url, &samples.labels)?).await?;
+        let set = LabelledImages::from_idx(&images, &labels).map_err(|e| format!("sample set: {e}"))?;
+        dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
+        worker.send(Request::LoadSamples { images, labels });
+    }
+    Ok(())
+}
+
+/// The first `GALLERY_PER_CLASS` images of each class, in class order.
+fn gallery_indices(set: &LabelledImages) -> Vec<usize> {
+    let classes = set.labels.iter().copied().max().map(|m| m + 1).unwrap_or(0);
+    let mut picked = Vec::new();
+    for class in 0..classes {
+        picked.extend(
+            set.labels.iter().enumerate().filter(|(_, l)| **l == class).map(|(i, _)| i).take(GALLERY_PER_CLASS),
+        );
+    }
+    picked
+}
+
+/// The verdict from this browser's measurements, or what is missing.
+fn verdict(state: &State) -> Result<Verdict, String> {
+    let (Some((teacher, student)), Some(latency)) = (&state.cards, state.latency()) else {
+        return Err("Run the benchmark and an evaluation to get the verdict.".into());
+    };
+    let summary = state
+        .eval
+        .as_ref()
+        .filter(|e| e.finished())
+        .and_then(|e| e.summary.clone())
+        .ok_or("Run an evaluation to get the verdict.")?;
+    judge(
+        &VerdictInputs {
+            teacher,
+            student,
+            teacher_latency_ms: latency.teacher.median,
+            student_latency_ms: latency.student.median,
+            teacher_accuracy: summary.teacher_accuracy,
+            student_accuracy: summary.student_accuracy,
+            agreement: summary.agreement,
+            mean_kl: summary.mean_kl,
+        },
+        &state.thresholds,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Ladder points from the training cards of every model in the manifest.
+fn ladder_points(state: &State) -> Vec<LadderPoint> {
+    let Some(m) = &state.manifest else { return vec![] };
+    m.models
+        .iter()
+        .filter_map(|entry| {
+            let card = state.training_cards.get(&entry.id)?;
+            Some(LadderPoint {
+                name: entry.name.clone(),
+                role: card["role"].as_str().unwrap_or("model").to_string(),
+                params: card["params"].as_u64()?,
+                latency_ms: card["native_latency_ms"].as_f64()?,
+                accuracy: card["test_accuracy"].as_f64()?,
+                chosen: entry.id == m.student,
+            })
+        })
+        .collect()
+}

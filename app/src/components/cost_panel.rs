@@ -1,0 +1,125 @@
+//! The cost model: inputs, presets, the formula, and the saving.
+
+use distillate_engine::cost::{CostInputs, compare};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::format::{money, ms};
+use crate::state::LatencySource;
+
+/// Props of [`CostPanel`].
+#[derive(Properties, PartialEq)]
+pub struct CostPanelProps {
+    /// Current inputs.
+    pub inputs: CostInputs,
+    /// Teacher ms, student ms, and where they came from.
+    pub latency: Option<(f64, f64, &'static str)>,
+    /// Inputs changed.
+    pub on_change: Callback<CostInputs>,
+    /// Latency source changed.
+    pub on_latency: Callback<LatencySource>,
+}
+
+type Field = (&'static str, fn(&CostInputs) -> f64, fn(&mut CostInputs, f64));
+
+const FIELDS: [Field; 7] = [
+    ("orders / day", |c| c.orders_per_day, |c, v| c.orders_per_day = v),
+    ("items / order", |c| c.items_per_order, |c, v| c.items_per_order = v),
+    ("inferences / item", |c| c.inferences_per_item, |c, v| c.inferences_per_item = v),
+    ("robot cost / hour", |c| c.robot_cost_per_hour, |c, v| c.robot_cost_per_hour = v),
+    (
+        "share of inference on the robot's critical path (0–1)",
+        |c| c.critical_path_share,
+        |c, v| c.critical_path_share = v,
+    ),
+    ("compute cost / core-hour", |c| c.compute_cost_per_core_hour, |c, v| c.compute_cost_per_core_hour = v),
+    ("operating days / year", |c| c.operating_days_per_year, |c, v| c.operating_days_per_year = v),
+];
+
+/// The cost panel.
+#[function_component(CostPanel)]
+pub fn cost_panel(props: &CostPanelProps) -> Html {
+    let inputs = props.inputs.clone();
+    let fields = FIELDS.iter().map(|(label, get, set)| {
+        let on_change = props.on_change.clone();
+        let current = inputs.clone();
+        let set = *set;
+        let onchange = Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = current.clone();
+            set(&mut next, input.value_as_number());
+            on_change.emit(next);
+        });
+        html! { <label>{ *label }<input type="number" step="any" value={ get(&inputs).to_string() } {onchange} /></label> }
+    });
+    let presets = [("Mission: 40 k orders/day", CostInputs::mission()), ("Small site", CostInputs::small_site())];
+    let preset_buttons = presets.into_iter().map(|(name, p)| {
+        let on_change = props.on_change.clone();
+        html! { <button onclick={ move |_| on_change.emit(p.clone()) }>{ name }</button> }
+    });
+    let typed = {
+        let on_latency = props.on_latency.clone();
+        let latency = props.latency;
+        Callback::from(move |_| {
+            let (t, s) = latency.map(|(t, s, _)| (t, s)).unwrap_or((112.0, 78.0));
+            on_latency.emit(LatencySource::Typed(t, s));
+        })
+    };
+    let mission_latency = props.on_latency.reform(|_| LatencySource::Typed(112.0, 78.0));
+    let measured = props.on_latency.reform(|_| LatencySource::Measured);
+    let result = match props.latency {
+        None => html! { <p class="note">{ "Run the benchmark, or type the latencies of your target device." }</p> },
+        Some((t, s, source)) => match compare(&props.inputs, t, s) {
+            Err(e) => html! { <p class="error">{ e.to_string() }</p> },
+            Ok(c) => html! {
+                <>
+                    <table class="stats">
+                        <tr><th></th><th>{ "latency" }</th><th>{ "cost / order" }</th><th>{ "cost / year" }</th></tr>
+                        <tr class="teacher"><th>{ "teacher" }</th><td>{ ms(t) }</td><td>{ money(c.teacher.cost_per_order) }</td><td>{ money(c.teacher.cost_per_year) }</td></tr>
+                        <tr class="student"><th>{ "student" }</th><td>{ ms(s) }</td><td>{ money(c.student.cost_per_order) }</td><td>{ money(c.student.cost_per_year) }</td></tr>
+                    </table>
+                    <p class="headline">{ "Saving " }<b>{ money(c.saving_per_order) }</b>{ " per order, " }
+                        <b>{ money(c.saving_per_year) }</b>{ format!(" per year ({:.1} %)", c.saving_share * 100.0) }
+                        <span class="src">{ format!(" latency {source}") }</span></p>
+                </>
+            },
+        },
+    };
+    let typed_fields = match props.latency {
+        Some((t, s, "typed in for the target device")) => {
+            let on_latency = props.on_latency.clone();
+            let on_t = Callback::from({
+                let on_latency = on_latency.clone();
+                move |e: Event| {
+                    on_latency
+                        .emit(LatencySource::Typed(e.target_unchecked_into::<HtmlInputElement>().value_as_number(), s))
+                }
+            });
+            let on_s = Callback::from(move |e: Event| {
+                on_latency
+                    .emit(LatencySource::Typed(t, e.target_unchecked_into::<HtmlInputElement>().value_as_number()))
+            });
+            html! { <div class="typed">
+                <label>{ "teacher ms" }<input type="number" step="any" value={t.to_string()} onchange={on_t} /></label>
+                <label>{ "student ms" }<input type="number" step="any" value={s.to_string()} onchange={on_s} /></label>
+            </div> }
+        }
+        _ => html! {},
+    };
+    html! {
+        <section class="cost">
+            <h2>{ "Cost per order" }</h2>
+            <div class="presets">{ for preset_buttons }
+                <button onclick={measured}>{ "use measured latency" }</button>
+                <button onclick={typed}>{ "type target-device latency" }</button>
+                <button onclick={mission_latency}>{ "mission latency (112 / 78 ms)" }</button>
+            </div>
+            { typed_fields }
+            <div class="inputs">{ for fields }</div>
+            <pre class="formula">{ "inference s/order = items/order × inferences/item × latency\n\
+    cost/order = s/order × (critical-path share × robot $/h + compute $/core-h) ÷ 3600\n\
+    saving/year = (teacher − student cost/order) × orders/day × days/year" }</pre>
+            { result }
+        </section>
+    }
+}

@@ -1,0 +1,80 @@
+//! Sample images with both models' top-3, agreement and correctness.
+
+use std::rc::Rc;
+
+use distillate_engine::idx::LabelledImages;
+use yew::prelude::*;
+
+use crate::format::{gray_png_data_url, ms};
+use crate::protocol::Prediction;
+
+/// Props of [`Gallery`].
+#[derive(Properties, PartialEq)]
+pub struct GalleryProps {
+    /// The sample set.
+    pub samples: Rc<LabelledImages>,
+    /// Indices shown.
+    pub indices: Vec<usize>,
+    /// Class names.
+    pub labels: Vec<String>,
+    /// Predictions by index.
+    pub predictions: std::collections::BTreeMap<usize, (usize, Prediction, Prediction)>,
+    /// Selected index.
+    pub selected: usize,
+    /// Select an image.
+    pub on_select: Callback<usize>,
+}
+
+/// Thumbnails and the selected image's predictions.
+#[function_component(Gallery)]
+pub fn gallery(props: &GalleryProps) -> Html {
+    let set = &props.samples;
+    let name = |i: usize| props.labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
+    let thumbs = props.indices.iter().map(|&i| {
+        let src = gray_png_data_url(set.width, set.height, set.image(i)).unwrap_or_default();
+        let verdict = props.predictions.get(&i).map(|(label, t, s)| {
+            let (tc, sc) = (t.top3[0].0, s.top3[0].0);
+            match (tc == *label, sc == *label, tc == sc) {
+                (_, _, false) => "disagree",
+                (true, true, true) => "right",
+                _ => "wrong",
+            }
+        });
+        let on_select = props.on_select.clone();
+        html! {
+            <button class={classes!("thumb", (i == props.selected).then_some("selected"), verdict)}
+                    title={ name(set.labels[i]) } onclick={ move |_| on_select.emit(i) }>
+                <img src={ src } alt={ name(set.labels[i]) } width="56" height="56" />
+            </button>
+        }
+    });
+    let detail = props.predictions.get(&props.selected).map(|(label, t, s)| {
+        let column = |role: &str, p: &Prediction| {
+            let right = p.top3[0].0 == *label;
+            html! {
+                <div class="prediction">
+                    <h4>{ role }<span class={ if right { "ok" } else { "bad" } }>{ if right { " ✓ right" } else { " ✗ wrong" } }</span></h4>
+                    <ol>{ for p.top3.iter().map(|(c, prob)| html! {
+                        <li style={ format!("--p:{:.1}%", prob * 100.0) }>{ format!("{} {:.1} %", name(*c), prob * 100.0) }</li>
+                    }) }</ol>
+                    <div class="latency">{ ms(p.latency_ms) }<span class="src">{ " measured" }</span></div>
+                </div>
+            }
+        };
+        let agree = t.top3[0].0 == s.top3[0].0;
+        html! {
+            <div class="detail">
+                <div class="truth">{ "label: " }<b>{ name(*label) }</b>
+                    <span class={ if agree { "ok" } else { "bad" } }>{ if agree { " · models agree" } else { " · models disagree" } }</span></div>
+                <div class="columns">{ column("Teacher", t) }{ column("Student", s) }</div>
+            </div>
+        }
+    });
+    html! {
+        <section class="gallery">
+            <h2>{ "Warehouse items" }</h2>
+            <div class="thumbs">{ for thumbs }</div>
+            { detail.unwrap_or_else(|| html! { <p class="note">{ "Classifying…" }</p> }) }
+        </section>
+    }
+}

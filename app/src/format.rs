@@ -1,0 +1,108 @@
+//! Number formatting and small image helpers for the view.
+
+/// `1234567` → `1,234,567`.
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `12_300_000` → `12.3 M`.
+pub fn si(n: u64) -> String {
+    let v = n as f64;
+    if v >= 1e9 {
+        format!("{:.2} G", v / 1e9)
+    } else if v >= 1e6 {
+        format!("{:.2} M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1} k", v / 1e3)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Bytes as KB/MB.
+pub fn bytes(n: u64) -> String {
+    let v = n as f64;
+    if v >= 1024.0 * 1024.0 { format!("{:.2} MB", v / 1024.0 / 1024.0) } else { format!("{:.1} KB", v / 1024.0) }
+}
+
+/// A share in [0, 1] as a percentage.
+pub fn pct(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
+/// Milliseconds with precision fit to the size.
+pub fn ms(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.1} ms")
+    } else if x >= 0.1 {
+        format!("{x:.3} ms")
+    } else {
+        format!("{:.1} µs", x * 1000.0)
+    }
+}
+
+/// Money with precision fit to the size.
+pub fn money(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1000.0 {
+        let whole = group(a.round() as u64);
+        format!("{}{whole}", if x < 0.0 { "−" } else { "" })
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.6}")
+    }
+}
+
+/// Gray pixels as a PNG data URL, for `<img>` thumbnails.
+pub fn gray_png_data_url(width: u32, height: u32, pixels: &[u8]) -> Option<String> {
+    let image = image_crate::GrayImage::from_raw(width, height, pixels.to_vec())?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png, image_crate::ImageFormat::Png).ok()?;
+    Some(format!("data:image/png;base64,{}", base64(png.get_ref())))
+}
+
+fn base64(data: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> shift) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (input, expected) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64(input.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(si(29_400_000), "29.40 M");
+        assert_eq!(ms(0.05), "50.0 µs");
+        assert_eq!(money(24_861.37), "24,861");
+    }
+}

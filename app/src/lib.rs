@@ -1,0 +1,23 @@
+//! # distillate-app
+//!
+//! The web page: a Yew front end (`app`, `components`, `state`) and an inference worker
+//! (`agent`) that owns the models, both compiled from this crate. The main thread fetches
+//! bytes; the worker parses, runs and times; messages are in `protocol`.
+
+pub mod agent;
+pub mod app;
+pub mod components;
+pub mod format;
+pub mod hooks;
+pub mod loader;
+pub mod protocol;
+pub mod state;
+
+/// Engine build features of this compilation, shown on the environment card.
+pub const BUILD_FEATURES: &str = if cfg!(target_feature = "relaxed-simd") {
+    "wasm32 · simd128 + relaxed-simd"
+} else if cfg!(target_feature = "simd128") {
+    "wasm32 · simd128"
+} else {
+    "wasm32 · scalar"
+};

@@ -1,0 +1,121 @@
+//! Messages between the page and the inference worker. The page fetches bytes; the worker
+//! owns the loaded models; errors cross the boundary as strings.
+
+use distillate_engine::bench::{AbSamples, BenchConfig, Phase};
+use distillate_engine::metrics::EvalSummary;
+use distillate_engine::{ModelCard, PreprocessSpec};
+use serde::{Deserialize, Serialize};
+
+/// A model to load: its bytes and how to preprocess for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelBlob {
+    /// Display name.
+    pub name: String,
+    /// ONNX bytes.
+    pub bytes: Vec<u8>,
+    /// Preprocessing.
+    pub preprocess: PreprocessSpec,
+}
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Load a teacher and a student scoring `classes` classes. On failure the models loaded
+    /// before stay in place.
+    LoadPair { teacher: ModelBlob, student: ModelBlob, classes: usize },
+    /// The labelled evaluation set (IDX images and labels, optionally gzip).
+    LoadSamples { images: Vec<u8>, labels: Vec<u8> },
+    /// Classify sample `index` with both models.
+    Classify { index: usize },
+    /// Run the interleaved benchmark.
+    Benchmark { config: BenchConfig },
+    /// Evaluate both models on the first `limit` samples.
+    Evaluate { limit: usize },
+    /// Stop the running benchmark or evaluation.
+    Cancel,
+}
+
+/// One model's answer for one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Best three (class, probability).
+    pub top3: Vec<(usize, f32)>,
+    /// Milliseconds per inference (several timed together: the browser clock is coarse).
+    pub latency_ms: f64,
+}
+
+/// What the worker knows about where it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Engine build features, e.g. `simd128`.
+    pub build: String,
+    /// Measured resolution of `performance.now()` in the worker, ms.
+    pub timer_resolution_ms: f64,
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// The worker started.
+    Ready(WorkerInfo),
+    /// A pair loaded.
+    Loaded { teacher: ModelCard, student: ModelCard, load_ms: f64 },
+    /// The sample set loaded.
+    SamplesLoaded { count: usize, width: u32, height: u32 },
+    /// Both models' answers for sample `index`.
+    Classified { index: usize, label: usize, teacher: Prediction, student: Prediction },
+    /// Benchmark progress with the samples so far (for the live histogram).
+    BenchProgress { phase: Phase, progress: f64, samples: AbSamples },
+    /// Evaluation progress with the numbers so far.
+    EvalProgress { done: usize, total: usize, summary: Option<EvalSummary>, elapsed_ms: f64 },
+    /// A request failed; `context` says which.
+    Error { context: String, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages cross the worker boundary through gloo-worker's codec (bincode 1.3), which
+    /// cannot carry internally tagged enums or skipped fields: round-trip every shape.
+    #[test]
+    fn every_response_survives_the_worker_codec() {
+        let card = distillate_engine::Model::load(
+            &distillate_engine::onnx_build::RandomCnn { dynamic_batch: true, ..Default::default() }.build(),
+        )
+        .expect("loads")
+        .card()
+        .clone();
+        let mut eval = distillate_engine::metrics::Evaluation::new(10);
+        eval.add(&[1.0; 10], &[0.5; 10], 3).expect("adds");
+        let responses = vec![
+            Response::Loaded { teacher: card.clone(), student: card, load_ms: 3.0 },
+            Response::EvalProgress { done: 1, total: 2, summary: eval.summary().ok(), elapsed_ms: 1.0 },
+            Response::BenchProgress {
+                phase: Phase::Measure,
+                progress: 0.5,
+                samples: AbSamples {
+                    a: vec![1.0],
+                    b: vec![0.5],
+                    calls_per_sample_a: 1,
+                    calls_per_sample_b: 2,
+                    warmup_calls: 3,
+                    measured_ms: 4.0,
+                    clock_resolution_ms: 0.1,
+                },
+            },
+            Response::Error { context: "x".into(), message: "y".into() },
+        ];
+        for r in responses {
+            let back: Response = bincode::deserialize(&bincode::serialize(&r).expect("encodes")).expect("decodes");
+            assert_eq!(back, r);
+        }
+        let request = Request::LoadPair {
+            teacher: ModelBlob { name: "t".into(), bytes: vec![1, 2], preprocess: PreprocessSpec::imagenet() },
+            student: ModelBlob { name: "s".into(), bytes: vec![3], preprocess: PreprocessSpec::default() },
+            classes: 10,
+        };
+        let back: Request = bincode::deserialize(&bincode::serialize(&request).expect("encodes")).expect("decodes");
+        assert_eq!(back, request);
+    }
+}

@@ -1,0 +1,197 @@
+//! Fashion-MNIST from its IDX files: split, normalise, augment, batch.
+
+use std::path::Path;
+
+use anyhow::Context;
+use distillate_engine::idx::LabelledImages;
+use distillate_engine::onnx_build::SplitMix64;
+
+/// Mean pixel of the Fashion-MNIST training set on [0, 1] (0.2860; a test below recomputes it).
+pub const FASHION_MNIST_MEAN: f32 = 0.2860;
+/// Standard deviation of those pixels (0.3530).
+pub const FASHION_MNIST_STD: f32 = 0.3530;
+/// Image side.
+pub const SIDE: usize = 28;
+/// Pixels per image.
+pub const PIXELS: usize = SIDE * SIDE;
+/// Fashion-MNIST's classes, in label order (Zalando's README).
+pub const CLASS_NAMES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/// Images and labels as stored (8-bit), with the normalisation applied per batch.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Row-major 28×28 images, one after another.
+    pub pixels: Vec<u8>,
+    /// Class per image.
+    pub labels: Vec<usize>,
+}
+
+impl Split {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    fn image(&self, i: usize) -> &[u8] {
+        &self.pixels[i * PIXELS..(i + 1) * PIXELS]
+    }
+
+    fn select(&self, indices: &[usize]) -> Split {
+        Split {
+            pixels: indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect(),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
+
+    /// Normalised NCHW batch of `indices`, with optional augmentation, plus labels and
+    /// which images were mirrored.
+    pub fn batch(&self, indices: &[usize], mut augment: Option<(&mut SplitMix64, usize, bool)>) -> Batch {
+        let mut x = Vec::with_capacity(indices.len() * PIXELS);
+        let mut flipped = Vec::with_capacity(indices.len());
+        let fill = normalise(0);
+        for &i in indices {
+            let img = self.image(i);
+            let (dx, dy, flip) = match augment.as_mut() {
+                Some((rng, shift, hflip)) => {
+                    let s = *shift as i64;
+                    let mut offset = || if s == 0 { 0 } else { (rng.next_u64() % (2 * s as u64 + 1)) as i64 - s };
+                    let (dx, dy) = (offset(), offset());
+                    (dx, dy, *hflip && rng.next_u64() & 1 == 1)
+                }
+                None => (0, 0, false),
+            };
+            flipped.push(flip);
+            for y in 0..SIDE as i64 {
+                for xx in 0..SIDE as i64 {
+                    // Output pixel (xx, y) reads source (sx, sy).
+                    let sx = if flip { SIDE as i64 - 1 - xx } else { xx } - dx;
+                    let sy = y - dy;
+                    let inside = (0..SIDE as i64).contains(&sx) && (0..SIDE as i64).contains(&sy);
+                    x.push(if inside { normalise(img[(sy as usize) * SIDE + sx as usize]) } else { fill });
+                }
+            }
+        }
+        Batch { x, labels: indices.iter().map(|&i| self.labels[i] as i64).collect(), flipped }
+    }
+}
+
+/// One batch, ready for tensors.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `[n, 1, 28, 28]` normalised pixels.
+    pub x: Vec<f32>,
+    /// Class per image.
+    pub labels: Vec<i64>,
+    /// Whether each image was mirrored.
+    pub flipped: Vec<bool>,
+}
+
+/// The pixel as the models see it: `(p/255 − mean) / std`.
+pub fn normalise(p: u8) -> f32 {
+    (f32::from(p) / 255.0 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD
+}
+
+/// Train, validation and test splits.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Training images (after the validation hold-out).
+    pub train: Split,
+    /// Held-out validation images.
+    pub val: Split,
+    /// The test set.
+    pub test: Split,
+}
+
+fn load_pair(dir: &Path, prefix: &str) -> anyhow::Result<Split> {
+    let images = dir.join(format!("{prefix}-images-idx3-ubyte.gz"));
+    let labels = dir.join(format!("{prefix}-labels-idx1-ubyte.gz"));
+    let read = |p: &Path| {
+        std::fs::read(p)
+            .with_context(|| format!("cannot read {} (install the Debian package dataset-fashion-mnist)", p.display()))
+    };
+    let set = LabelledImages::from_idx(&read(&images)?, &read(&labels)?)
+        .with_context(|| format!("cannot read {}", images.display()))?;
+    anyhow::ensure!(set.width as usize == SIDE && set.height as usize == SIDE, "expected 28×28 images");
+    Ok(Split { pixels: set.pixels, labels: set.labels })
+}
+
+impl Dataset {
+    /// Loads the IDX files, keeps `train_limit` (0 = all) training images, and holds out
+    /// `validation_size` of them, chosen by `seed`.
+    pub fn load(
+        dir: &Path,
+        validation_size: usize,
+        train_limit: usize,
+        test_limit: usize,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
+        let all = load_pair(dir, "train")?;
+        let mut test = load_pair(dir, "t10k")?;
+        let n = if train_limit == 0 { all.len() } else { train_limit.min(all.len()) };
+        anyhow::ensure!(validation_size < n, "validation_size {validation_size} leaves no training images of {n}");
+        let mut order: Vec<usize> = (0..all.len()).collect();
+        shuffle(&mut order, &mut SplitMix64(seed));
+        order.truncate(n);
+        let (val_idx, train_idx) = order.split_at(validation_size);
+        if test_limit > 0 && test_limit < test.len() {
+            test.labels.truncate(test_limit);
+            test.pixels.truncate(test_limit * PIXELS);
+        }
+        Ok(Dataset { train: all.select(train_idx), val: all.select(val_idx), test })
+    }
+}
+
+/// Fisher–Yates with the pipeline's generator.
+pub fn shuffle<T>(items: &mut [T], rng: &mut SplitMix64) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Split {
+        Split { pixels: (0..PIXELS).map(|i| (i % 256) as u8).collect(), labels: vec![3] }
+    }
+
+    #[test]
+    fn batch_without_augmentation_is_the_normalised_image() {
+        let b = tiny().batch(&[0], None);
+        assert_eq!(b.x.len(), PIXELS);
+        assert_eq!(b.x[5], normalise(5));
+        assert_eq!((b.labels, b.flipped), (vec![3], vec![false]));
+    }
+
+    #[test]
+    fn flip_mirrors_rows() {
+        let split = tiny();
+        let mut rng = SplitMix64(1);
+        // Draw until a flip happens (probability 1/2 each time).
+        let b = (0..64).map(|_| split.batch(&[0], Some((&mut rng, 0, true)))).find(|b| b.flipped[0]).expect("a flip");
+        assert_eq!(b.x[0], normalise(27));
+        assert_eq!(b.x[SIDE + 27], normalise(SIDE as u8));
+    }
+
+    #[test]
+    fn normalisation_constants_match_the_training_set() {
+        let dir = Path::new(&crate::config::PipelineConfig::default().data_dir).to_path_buf();
+        let Ok(train) = load_pair(&dir, "train") else {
+            panic!("Fashion-MNIST is missing: scripts/setup installs dataset-fashion-mnist");
+        };
+        let n = train.pixels.len() as f64;
+        let mean = train.pixels.iter().map(|p| f64::from(*p) / 255.0).sum::<f64>() / n;
+        let var = train.pixels.iter().map(|p| (f64::from(*p) / 255.0 - mean).powi(2)).sum::<f64>() / n;
+        assert!((mean - f64::from(FASHION_MNIST_MEAN)).abs() < 5e-4, "mean {mean}");
+        assert!((var.sqrt() - f64::from(FASHION_MNIST_STD)).abs() < 5e-4, "std {}", var.sqrt());
+        assert_eq!(train.len(), 60_000);
+    }
+}

@@ -1,0 +1,16 @@
+//! # distillate-distill
+//!
+//! Trains the models the site ships, on the CPU, from Fashion-MNIST: a teacher CNN, a
+//! ladder of students distilled from it, and a cross-entropy baseline of the chosen student's
+//! architecture so the gain from distillation is measured. Exports each to ONNX with
+//! BatchNorm folded, checks tract reproduces the trained network, and writes model cards and
+//! the demo manifest.
+//!
+//! Split like burn's `examples/mnist`: [`data`], [`model`], [`train`], with one
+//! [`config::PipelineConfig`] and the orchestration in [`pipeline`].
+
+pub mod config;
+pub mod data;
+pub mod model;
+pub mod pipeline;
+pub mod train;

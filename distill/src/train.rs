@@ -1,0 +1,276 @@
+//! Training one model: cross-entropy or distillation, cosine learning rate, early stop on
+//! validation loss with the best checkpoint restored, and a hard wall-clock budget.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use distillate_engine::onnx_build::SplitMix64;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{KdConfig, TrainConfig};
+use crate::data::{Batch, PIXELS, Split, shuffle};
+use crate::model::{Arch, Cnn, values};
+
+/// Evaluation batch size (no gradients, so larger batches are cheap).
+const EVAL_BATCH: usize = 500;
+/// Batches of training-mode forward passes that refresh BatchNorm statistics at the end
+/// (momentum 0.1: after 50 batches the old statistics weigh 0.9⁵⁰ ≈ 0.5 %).
+const BN_REFRESH_BATCHES: usize = 50;
+
+/// The teacher's logits for every training image, as seen and mirrored, so students can
+/// train with flips without running the teacher at every step.
+#[derive(Debug, Clone)]
+pub struct SoftTargets {
+    /// `[n, classes]` logits of the images as stored.
+    pub plain: Vec<f32>,
+    /// `[n, classes]` logits of the mirrored images.
+    pub mirrored: Vec<f32>,
+    /// Classes per row.
+    pub classes: usize,
+}
+
+/// What loss a model trains with.
+#[derive(Debug, Clone)]
+pub enum Objective<'a> {
+    /// Cross-entropy on the labels.
+    CrossEntropy,
+    /// Distillation from the teacher's logits.
+    Distill(&'a SoftTargets, KdConfig),
+}
+
+/// One epoch's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Validation cross-entropy.
+    pub val_loss: f64,
+    /// Validation top-1 accuracy.
+    pub val_accuracy: f64,
+    /// Learning rate at the epoch's end.
+    pub learning_rate: f64,
+    /// Seconds the epoch took.
+    pub seconds: f64,
+}
+
+/// Why training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Validation loss did not improve for `patience` epochs.
+    EarlyStop,
+    /// Reached `max_epochs`.
+    MaxEpochs,
+    /// The next epoch would have overrun the wall-clock budget.
+    Budget,
+}
+
+/// A finished training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainLog {
+    /// Per-epoch records.
+    pub epochs: Vec<EpochRecord>,
+    /// Epoch whose weights were kept (best validation loss).
+    pub best_epoch: usize,
+    /// Why it stopped.
+    pub stop_reason: StopReason,
+    /// Wall-clock seconds, including evaluation.
+    pub wall_seconds: f64,
+    /// Training images per second (forward + backward + update).
+    pub train_images_per_second: f64,
+}
+
+/// Trains a fresh `arch` on `train`, early-stopping on `val`; returns the best weights in
+/// validation mode (no autodiff, BatchNorm using refreshed running statistics).
+pub fn train(
+    arch: &Arch,
+    config: &TrainConfig,
+    objective: &Objective<'_>,
+    train: &Split,
+    val: &Split,
+    seed: u64,
+    log_prefix: &str,
+) -> anyhow::Result<(Cnn, TrainLog)> {
+    let started = Instant::now();
+    let device = Device::flex().autodiff();
+    device.seed(seed);
+    let mut model = Cnn::new(arch, &device);
+    let mut optim = AdamWConfig::new().with_weight_decay(config.weight_decay).init();
+    let ce = CrossEntropyLossConfig::new().init(&device);
+    let mut rng = SplitMix64(seed ^ 0x5EED);
+    let steps_per_epoch = train.len().div_ceil(config.batch_size);
+    let total_steps = (steps_per_epoch * config.max_epochs) as f64;
+    let mut step = 0usize;
+
+    let mut epochs: Vec<EpochRecord> = Vec::new();
+    let mut best: Option<(f64, usize, Cnn)> = None;
+    let mut train_seconds = 0.0;
+    let mut trained_images = 0usize;
+    let stop_reason = loop {
+        let epoch = epochs.len() + 1;
+        if epoch > config.max_epochs {
+            break StopReason::MaxEpochs;
+        }
+        // Budget: do not start an epoch that the last one's duration says would overrun.
+        let last = epochs.last().map(|e| e.seconds).unwrap_or(0.0);
+        if started.elapsed().as_secs_f64() + last > config.budget_secs && !epochs.is_empty() {
+            break StopReason::Budget;
+        }
+        let epoch_start = Instant::now();
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        shuffle(&mut order, &mut rng);
+        let mut loss_sum = 0.0;
+        let mut lr = config.learning_rate;
+        for chunk in order.chunks(config.batch_size) {
+            // Cosine decay from the peak to 0 over max_epochs.
+            lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos());
+            let batch = train.batch(chunk, Some((&mut rng, config.max_shift, config.hflip)));
+            let n = chunk.len();
+            let x = Tensor::<4>::from_data(TensorData::new(batch.x.clone(), [n, 1, 28, 28]), &device);
+            let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels.clone(), [n]), &device);
+            let logits = model.forward(x);
+            let loss = match objective {
+                Objective::CrossEntropy => ce.forward(logits, y),
+                Objective::Distill(targets, kd) => {
+                    let t = teacher_batch(targets, chunk, &batch, &device);
+                    kd_loss(logits, t, y, kd, &ce)
+                }
+            };
+            loss_sum += f64::from(values(loss.clone().detach())?[0]) * n as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            step += 1;
+        }
+        let epoch_train_seconds = epoch_start.elapsed().as_secs_f64();
+        train_seconds += epoch_train_seconds;
+        trained_images += train.len();
+        let (val_loss, val_accuracy) = evaluate(&model.valid(), val)?;
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / train.len() as f64,
+            val_loss,
+            val_accuracy,
+            learning_rate: lr,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "{log_prefix} epoch {epoch:>2}: train loss {:.4}  val loss {val_loss:.4}  val acc {:.2} %  ({:.0} s, {:.0} img/s)",
+            record.train_loss,
+            val_accuracy * 100.0,
+            record.seconds,
+            train.len() as f64 / epoch_train_seconds
+        );
+        epochs.push(record);
+        if best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss) {
+            best = Some((val_loss, epoch, model.valid()));
+        }
+        let best_epoch = best.as_ref().map(|b| b.1).unwrap_or(epoch);
+        if epoch - best_epoch >= config.patience {
+            break StopReason::EarlyStop;
+        }
+    };
+    let (_, best_epoch, best_model) = best.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
+    let model = refresh_batch_norm(best_model, train, config.batch_size, &mut rng, &device)?;
+    Ok((
+        model,
+        TrainLog {
+            epochs,
+            best_epoch,
+            stop_reason,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            train_images_per_second: trained_images as f64 / train_seconds.max(1e-9),
+        },
+    ))
+}
+
+/// Teacher logits for a batch, matching each image's mirroring.
+fn teacher_batch(targets: &SoftTargets, indices: &[usize], batch: &Batch, device: &Device) -> Tensor<2> {
+    let k = targets.classes;
+    let mut rows = Vec::with_capacity(indices.len() * k);
+    for (&i, &flipped) in indices.iter().zip(&batch.flipped) {
+        let source = if flipped { &targets.mirrored } else { &targets.plain };
+        rows.extend_from_slice(&source[i * k..(i + 1) * k]);
+    }
+    Tensor::<2>::from_data(TensorData::new(rows, [indices.len(), k]), device)
+}
+
+/// `α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y)`, batch mean.
+pub fn kd_loss(
+    student: Tensor<2>,
+    teacher: Tensor<2>,
+    labels: Tensor<1, Int>,
+    kd: &KdConfig,
+    ce: &burn::nn::loss::CrossEntropyLoss,
+) -> Tensor<1> {
+    let t = kd.temperature;
+    let log_p_t = log_softmax(teacher / t, 1);
+    let log_p_s = log_softmax(student.clone() / t, 1);
+    let kl = (log_p_t.clone().exp() * (log_p_t - log_p_s)).sum_dim(1).mean();
+    kl * (kd.alpha * t * t) + ce.forward(student, labels) * (1.0 - kd.alpha)
+}
+
+/// Validation cross-entropy and accuracy of a validation-mode model.
+pub fn evaluate(model: &Cnn, split: &Split) -> anyhow::Result<(f64, f64)> {
+    let logits = predict(model, split)?;
+    let classes = logits.len() / split.len();
+    let mut loss = 0.0;
+    let mut correct = 0usize;
+    for (row, &label) in logits.chunks(classes).zip(&split.labels) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let lse = row.iter().map(|v| f64::from(v - max).exp()).sum::<f64>().ln() + f64::from(max);
+        loss += lse - f64::from(row[label]);
+        correct += usize::from(distillate_engine::metrics::argmax(row) == label);
+    }
+    Ok((loss / split.len() as f64, correct as f64 / split.len() as f64))
+}
+
+/// Logits `[n, classes]` of a validation-mode model on every image of `split`.
+pub fn predict(model: &Cnn, split: &Split) -> anyhow::Result<Vec<f32>> {
+    predict_with(model, split, false)
+}
+
+/// As [`predict`], on mirrored images when `mirrored`.
+pub fn predict_with(model: &Cnn, split: &Split, mirrored: bool) -> anyhow::Result<Vec<f32>> {
+    let device = Device::flex();
+    let mut out = Vec::new();
+    let indices: Vec<usize> = (0..split.len()).collect();
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let mut batch = split.batch(chunk, None);
+        if mirrored {
+            for image in batch.x.chunks_mut(PIXELS) {
+                for row in image.chunks_mut(28) {
+                    row.reverse();
+                }
+            }
+        }
+        let x = Tensor::<4>::from_data(TensorData::new(batch.x, [chunk.len(), 1, 28, 28]), &device);
+        out.extend(values(model.forward(x))?);
+    }
+    Ok(out)
+}
+
+/// Recomputes BatchNorm running statistics for the kept weights: training-mode forward
+/// passes, no updates. The statistics recorded during training trail the weights.
+fn refresh_batch_norm(
+    model: Cnn,
+    train: &Split,
+    batch_size: usize,
+    rng: &mut SplitMix64,
+    device: &Device,
+) -> anyhow::Result<Cnn> {
+    let model = model.train();
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    shuffle(&mut order, rng);
+    for chunk in order.chunks(batch_size).take(BN_REFRESH_BATCHES) {
+        let batch = train.batch(chunk, None);
+        let x = Tensor::<4>::from_data(TensorData::new(batch.x, [chunk.len(), 1, 28, 28]), device);
+        let _ = model.forward(x.detach());
+    }
+    Ok(model.valid())
+}

@@ -1,0 +1,42 @@
+//! The pipeline's smoke run passes through every stage on real Fashion-MNIST files and
+//! leaves a site-ready output: ONNX models tract loads, model cards, ladder, samples, manifest.
+
+use distillate_distill::config::PipelineConfig;
+use distillate_distill::pipeline::{PARITY_TOLERANCE, TrainingCard, run};
+use distillate_engine::manifest::Manifest;
+use distillate_engine::{Model, Report};
+
+#[test]
+fn smoke_pipeline_writes_everything_the_site_needs() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let summary = run(&PipelineConfig::smoke(), out.path()).expect("smoke pipeline runs");
+
+    // Teacher, two distilled students, one baseline.
+    let roles: Vec<&str> = summary.cards.iter().map(|c| c.role.as_str()).collect();
+    assert_eq!(roles, ["teacher", "student", "student", "baseline"]);
+    assert!(summary.ladder.contains(&summary.chosen));
+    assert!(!summary.reason.is_empty());
+
+    let manifest = Manifest::parse(&std::fs::read(out.path().join("demo.json")).expect("manifest")).expect("valid");
+    assert_eq!(manifest.teacher, "teacher");
+    assert_eq!(manifest.student, summary.chosen);
+    for entry in &manifest.models {
+        let bytes = std::fs::read(out.path().join(&entry.file)).expect("model file");
+        let model = Model::load(&bytes).expect("tract loads the export");
+        let card: TrainingCard = serde_json::from_slice(
+            &std::fs::read(out.path().join(entry.card.as_ref().expect("card"))).expect("card file"),
+        )
+        .expect("card parses");
+        assert_eq!(card.params, model.card().params);
+        assert!(card.export_max_abs_diff <= PARITY_TOLERANCE);
+        assert!((0.0..=1.0).contains(&card.test_accuracy));
+        assert_eq!(card.test_images, 200);
+        assert!(!card.training.epochs.is_empty() && card.training.epochs.len() <= 2);
+        assert!(card.native_latency_ms > 0.0);
+    }
+    let samples = manifest.samples.as_ref().expect("samples");
+    assert!(out.path().join(&samples.images).exists() && out.path().join(&samples.labels).exists());
+    assert!(out.path().join("models/ladder.json").exists());
+    // Reports and cards are different types; make sure nobody confuses them.
+    assert!(Report::from_json(&std::fs::read(out.path().join("models/ladder.json")).expect("ladder")).is_err());
+}
