@@ -6,6 +6,9 @@ use yew::prelude::*;
 use crate::format::pct;
 use crate::state::EvalState;
 
+/// A model card's test accuracy and how many test images it was measured on.
+pub type CardAccuracy = Option<(f64, usize)>;
+
 /// Props of [`Evaluation`].
 #[derive(Properties, PartialEq)]
 pub struct EvaluationProps {
@@ -21,7 +24,7 @@ pub struct EvaluationProps {
     pub on_cancel: Callback<()>,
     /// Model-card test accuracy and the number of test images it was measured on
     /// (teacher, student), to compare with once the same number of images is evaluated.
-    pub card_accuracy: (Option<(f64, usize)>, Option<(f64, usize)>),
+    pub card_accuracy: (CardAccuracy, CardAccuracy),
     /// Whether models are ready.
     pub ready: bool,
 }
@@ -60,15 +63,10 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
     }
 }
 
-fn summary(
-    s: &EvalSummary,
-    labels: &[String],
-    cards: (Option<(f64, usize)>, Option<(f64, usize)>),
-    done: usize,
-) -> Html {
+fn summary(s: &EvalSummary, labels: &[String], cards: (CardAccuracy, CardAccuracy), done: usize) -> Html {
     let name = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
     // Only the same images make the model card's figure comparable.
-    let card_note = |v: Option<(f64, usize)>| match v {
+    let card_note = |v: CardAccuracy| match v {
         Some((acc, images)) if images == done => format!(" (model card {})", pct(acc)),
         _ => String::new(),
     };
