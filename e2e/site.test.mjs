@@ -114,3 +114,27 @@ test('a broken manifest URL shows a clear error instead of a blank page', async 
   await page.close();
   await missing.page.close();
 });
+
+test('bring your own: a second pair loads, a broken file is refused and the pair stays', async () => {
+  const byo = path.join(artifacts, 'byo');
+  assert.ok(fs.existsSync(path.join(byo, 'teacher.onnx')), 'scripts/test writes the BYO models with `distillate synth`');
+  fs.writeFileSync(path.join(byo, 'broken.onnx'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
+  const { page, problems } = await open();
+  await page.locator('.card.teacher').waitFor({ timeout: 30_000 });
+  const inputs = page.locator('.byo .inputs input[type=file]');
+  await inputs.nth(0).setInputFiles(path.join(byo, 'teacher.onnx'));
+  await inputs.nth(1).setInputFiles(path.join(byo, 'student.onnx'));
+  await page.locator('.byo label', { hasText: 'student ONNX: student.onnx' }).waitFor({ timeout: 10_000 });
+  await page.locator('.byo button.primary').click();
+  await page.locator('.card.teacher h3', { hasText: 'teacher.onnx' }).waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('.card.student').innerText(), /3×32×32/);
+
+  await inputs.nth(0).setInputFiles(path.join(byo, 'broken.onnx'));
+  await page.locator('.byo label', { hasText: 'teacher ONNX: broken.onnx' }).waitFor({ timeout: 10_000 });
+  await page.locator('.byo button.primary').click();
+  await page.locator('.errors', { hasText: 'not an ONNX model' }).waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('.card.teacher h3').innerText(), /teacher\.onnx/);
+  await page.screenshot({ path: path.join(artifacts, 'bring-your-own.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});

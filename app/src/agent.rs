@@ -124,7 +124,7 @@ fn request_name(r: &Request) -> &'static str {
     match r {
         Request::LoadPair { .. } => "loading the models",
         Request::LoadSamples { .. } => "loading the sample set",
-        Request::Classify { .. } => "classifying",
+        Request::Classify { .. } | Request::ClassifyImage { .. } => "classifying",
         Request::Benchmark { .. } => "benchmarking",
         Request::Evaluate { .. } => "evaluating",
         Request::Cancel => "cancelling",
@@ -143,7 +143,8 @@ impl InferenceWorker {
     /// Immediate answer, or `None` when a job was queued.
     fn handle(&mut self, msg: Request, id: HandlerId) -> Result<Option<Response>, String> {
         match msg {
-            Request::LoadPair { teacher, student, classes } => {
+            Request::LoadPair { teacher, student, labels } => {
+                let classes = labels.len();
                 let clock = self.clock()?.clone();
                 let start = clock.now_ms();
                 let load = |blob: &ModelBlob, role: &str| -> Result<Runner, String> {
@@ -155,6 +156,8 @@ impl InferenceWorker {
                 let s = load(&student, "student")?;
                 check_pair(t.card(), s.card(), classes).map_err(|e| e.to_string())?;
                 let response = Response::Loaded {
+                    names: (teacher.name.clone(), student.name.clone()),
+                    labels,
                     teacher: t.card().clone(),
                     student: s.card().clone(),
                     load_ms: clock.now_ms() - start,
@@ -171,6 +174,13 @@ impl InferenceWorker {
                 let response = Response::SamplesLoaded { count: set.len(), width: set.width, height: set.height };
                 self.samples = Some(set);
                 Ok(Some(response))
+            }
+            Request::ClassifyImage { name, bytes } => {
+                let clock = self.clock()?.clone();
+                let pair = self.pair()?;
+                let teacher = predict_bytes(&mut pair.teacher, &clock, &bytes).map_err(|e| format!("{name}: {e}"))?;
+                let student = predict_bytes(&mut pair.student, &clock, &bytes).map_err(|e| format!("{name}: {e}"))?;
+                Ok(Some(Response::ClassifiedImage { name, teacher, student }))
             }
             Request::Classify { index } => {
                 let clock = self.clock()?.clone();
@@ -256,6 +266,17 @@ impl InferenceWorker {
 /// Top-3 and latency of one model on raw gray pixels.
 fn predict(runner: &mut Runner, clock: &PerfClock, w: u32, h: u32, pixels: &[u8]) -> Result<Prediction, String> {
     let logits = runner.classify_luma8(w, h, pixels).map_err(|e| e.to_string())?.to_vec();
+    timed(runner, clock, &logits)
+}
+
+/// Top-3 and latency of one model on an encoded image.
+fn predict_bytes(runner: &mut Runner, clock: &PerfClock, bytes: &[u8]) -> Result<Prediction, String> {
+    let logits = runner.classify_bytes(bytes).map_err(|e| e.to_string())?.to_vec();
+    timed(runner, clock, &logits)
+}
+
+/// Times inference on the runner's current input, for the prediction of `logits`.
+fn timed(runner: &mut Runner, clock: &PerfClock, logits: &[f32]) -> Result<Prediction, String> {
     let start = clock.now_ms();
     let mut runs = 0u32;
     while clock.now_ms() - start < MIN_TIMED_MS || runs < 3 {
@@ -263,5 +284,5 @@ fn predict(runner: &mut Runner, clock: &PerfClock, w: u32, h: u32, pixels: &[u8]
         runs += 1;
     }
     let latency_ms = (clock.now_ms() - start) / f64::from(runs);
-    Ok(Prediction { top3: top_k(&softmax(&logits), 3), latency_ms })
+    Ok(Prediction { top3: top_k(&softmax(logits), 3), latency_ms })
 }

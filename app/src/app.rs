@@ -10,6 +10,7 @@ use yew::prelude::*;
 
 use crate::agent::InferenceWorker;
 use crate::components::benchmark::Benchmark;
+use crate::components::bring_your_own::BringYourOwn;
 use crate::components::cost_panel::CostPanel;
 use crate::components::environment::EnvironmentCard;
 use crate::components::evaluation::Evaluation;
@@ -61,7 +62,7 @@ pub fn app() -> Html {
     }
 
     let ready = state.cards.is_some() && state.samples.is_some();
-    let labels = state.manifest.as_ref().map(|m| m.labels.clone()).unwrap_or_default();
+    let labels = state.labels.clone();
     let on_select = {
         let dispatch = state.dispatcher();
         Callback::from(move |i: usize| dispatch.dispatch(Action::Select(i)))
@@ -98,12 +99,47 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |t| dispatch.dispatch(Action::Thresholds(t)))
     };
+    let on_pair = {
+        let dispatch = state.dispatcher();
+        let worker = worker.clone();
+        Callback::from(move |(teacher, student, labels): (ModelBlob, ModelBlob, Vec<String>)| {
+            dispatch.dispatch(Action::Loading(Some(format!("Loading {} and {}…", teacher.name, student.name))));
+            worker.send(Request::LoadPair { teacher, student, labels });
+        })
+    };
+    let on_samples = {
+        let dispatch = state.dispatcher();
+        let worker = worker.clone();
+        Callback::from(move |(images, labels): (Vec<u8>, Vec<u8>)| match LabelledImages::from_idx(&images, &labels) {
+            Ok(set) if !set.is_empty() => {
+                dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
+                worker.send(Request::LoadSamples { images, labels });
+            }
+            Ok(_) => dispatch.dispatch(Action::Error("the IDX pair holds no images".into())),
+            Err(e) => dispatch.dispatch(Action::Error(format!("IDX pair: {e}"))),
+        })
+    };
+    let on_image = {
+        let worker = worker.clone();
+        Callback::from(move |(name, bytes): (String, Vec<u8>)| worker.send(Request::ClassifyImage { name, bytes }))
+    };
+    let on_error = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |e: String| dispatch.dispatch(Action::Error(e)))
+    };
+    let preprocess = state.manifest.as_ref().map(|m| m.student_entry().preprocess.clone()).unwrap_or_default();
     let clear = {
         let dispatch = state.dispatcher();
         Callback::from(move |_| dispatch.dispatch(Action::ClearErrors))
     };
 
-    let training = |id: Option<&str>| id.and_then(|id| state.training_cards.get(id).cloned());
+    // Training cards describe the manifest's models only, not a pair the person brought.
+    let training = |id: Option<&str>| {
+        let m = state.manifest.as_ref()?;
+        let entry = m.model(id?)?;
+        let loaded = state.names.as_ref()?;
+        (loaded.0 == entry.name || loaded.1 == entry.name).then(|| state.training_cards.get(&entry.id).cloned())?
+    };
     let (teacher_id, student_id) =
         state.manifest.as_ref().map(|m| (Some(m.teacher.clone()), Some(m.student.clone()))).unwrap_or((None, None));
     let card_accuracy = |id: &Option<String>| {
@@ -143,6 +179,8 @@ pub fn app() -> Html {
                 <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency} />
                 <Scorecard verdict={verdict(&state)} thresholds={state.thresholds.clone()} on_change={on_thresholds} />
             </div>
+            <BringYourOwn labels={labels.clone()} {preprocess} own_images={state.own_images.clone()}
+                {on_pair} {on_samples} {on_image} {on_error} />
             <LadderPlot points={ladder_points(&state)} reason={state.manifest.as_ref().and_then(|m| m.choice.clone())} />
             <EnvironmentCard worker={state.worker.clone()} />
             <footer><p class="note">{ "Every number marked measured was measured in this browser, now. \
@@ -167,17 +205,16 @@ async fn load_demo(
     let (teacher_url, teacher) = blob(&manifest.teacher)?;
     let (student_url, student) = blob(&manifest.student)?;
     let samples = manifest.samples.clone();
-    let classes = manifest.labels.len();
+    let labels = manifest.labels.clone();
     dispatch.dispatch(Action::ManifestLoaded { url: manifest_url.clone(), manifest, cards });
 
     dispatch.dispatch(Action::Loading(Some("Loading the models…".into())));
     let teacher_bytes = fetch_bytes(&teacher_url).await?;
     let student_bytes = fetch_bytes(&student_url).await?;
-    dispatch.dispatch(Action::Names(teacher.name.clone(), student.name.clone()));
     worker.send(Request::LoadPair {
         teacher: ModelBlob { name: teacher.name, bytes: teacher_bytes, preprocess: teacher.preprocess },
         student: ModelBlob { name: student.name, bytes: student_bytes, preprocess: student.preprocess },
-        classes,
+        labels,
     });
 
     if let Some(samples) = samples {

@@ -20,9 +20,11 @@ pub struct ModelBlob {
 /// Page → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Load a teacher and a student scoring `classes` classes. On failure the models loaded
-    /// before stay in place.
-    LoadPair { teacher: ModelBlob, student: ModelBlob, classes: usize },
+    /// Load a teacher and a student scoring the classes named by `labels`. On failure the
+    /// models loaded before stay in place.
+    LoadPair { teacher: ModelBlob, student: ModelBlob, labels: Vec<String> },
+    /// Classify an encoded image (PNG/JPEG) the person supplied.
+    ClassifyImage { name: String, bytes: Vec<u8> },
     /// The labelled evaluation set (IDX images and labels, optionally gzip).
     LoadSamples { images: Vec<u8>, labels: Vec<u8> },
     /// Classify sample `index` with both models.
@@ -58,8 +60,10 @@ pub struct WorkerInfo {
 pub enum Response {
     /// The worker started.
     Ready(WorkerInfo),
-    /// A pair loaded.
-    Loaded { teacher: ModelCard, student: ModelCard, load_ms: f64 },
+    /// A pair loaded (names and labels as given in the request).
+    Loaded { names: (String, String), labels: Vec<String>, teacher: ModelCard, student: ModelCard, load_ms: f64 },
+    /// Both models' answers for an image the person supplied.
+    ClassifiedImage { name: String, teacher: Prediction, student: Prediction },
     /// The sample set loaded.
     SamplesLoaded { count: usize, width: u32, height: u32 },
     /// Both models' answers for sample `index`.
@@ -89,7 +93,13 @@ mod tests {
         let mut eval = distillate_engine::metrics::Evaluation::new(10);
         eval.add(&[1.0; 10], &[0.5; 10], 3).expect("adds");
         let responses = vec![
-            Response::Loaded { teacher: card.clone(), student: card, load_ms: 3.0 },
+            Response::Loaded {
+                names: ("t".into(), "s".into()),
+                labels: vec!["a".into(), "b".into()],
+                teacher: card.clone(),
+                student: card,
+                load_ms: 3.0,
+            },
             Response::EvalProgress { done: 1, total: 2, summary: eval.summary().ok(), elapsed_ms: 1.0 },
             Response::BenchProgress {
                 phase: Phase::Measure,
@@ -113,7 +123,7 @@ mod tests {
         let request = Request::LoadPair {
             teacher: ModelBlob { name: "t".into(), bytes: vec![1, 2], preprocess: PreprocessSpec::imagenet() },
             student: ModelBlob { name: "s".into(), bytes: vec![3], preprocess: PreprocessSpec::default() },
-            classes: 10,
+            labels: vec!["a".into(), "b".into()],
         };
         let back: Request = bincode::deserialize(&bincode::serialize(&request).expect("encodes")).expect("decodes");
         assert_eq!(back, request);

@@ -69,6 +69,10 @@ pub struct State {
     pub errors: Vec<String>,
     /// Worker facts.
     pub worker: Option<WorkerInfo>,
+    /// Class names of the loaded pair.
+    pub labels: Vec<String>,
+    /// The person's own images and both models' answers, newest first.
+    pub own_images: Vec<(String, Prediction, Prediction)>,
     /// Names of the loaded teacher and student.
     pub names: Option<(String, String)>,
     /// Cards of the loaded models (computed in the worker from the files).
@@ -126,8 +130,6 @@ pub enum Action {
     Worker(Response),
     /// The person picked a sample.
     Select(usize),
-    /// Names of the models being loaded.
-    Names(String, String),
     /// A benchmark or evaluation was requested.
     StartBench,
     /// Evaluation of `total` images was requested.
@@ -165,7 +167,6 @@ impl Reducible for State {
             }
             Action::ClearErrors => s.errors.clear(),
             Action::Select(i) => s.selected = i,
-            Action::Names(t, st) => s.names = Some((t, st)),
             Action::StartBench => s.bench = None,
             Action::StartEval(total) => {
                 s.eval = Some(EvalState { done: 0, total, summary: None, elapsed_ms: 0.0 });
@@ -175,7 +176,10 @@ impl Reducible for State {
             Action::Thresholds(t) => s.thresholds = t,
             Action::Worker(response) => match response {
                 Response::Ready(info) => s.worker = Some(info),
-                Response::Loaded { teacher, student, load_ms } => {
+                Response::Loaded { names, labels, teacher, student, load_ms } => {
+                    s.names = Some(names);
+                    s.labels = labels;
+                    s.own_images.clear();
                     s.cards = Some((teacher, student));
                     s.load_ms = Some(load_ms);
                     s.loading = None;
@@ -185,6 +189,9 @@ impl Reducible for State {
                     s.eval = None;
                 }
                 Response::SamplesLoaded { .. } => {}
+                Response::ClassifiedImage { name, teacher, student } => {
+                    s.own_images.insert(0, (name, teacher, student));
+                }
                 Response::Classified { index, label, teacher, student } => {
                     s.predictions.insert(index, (label, teacher, student));
                 }
@@ -215,6 +222,8 @@ mod tests {
             .card()
             .clone();
         let state = Rc::new(State::default()).reduce(Action::Worker(Response::Loaded {
+            names: ("T".into(), "S".into()),
+            labels: vec!["a".into(), "b".into()],
             teacher: card.clone(),
             student: card.clone(),
             load_ms: 5.0,

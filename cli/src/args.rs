@@ -19,6 +19,60 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Accuracy, fidelity, interleaved latency, cost and verdict for a teacher and student.
     Bench(BenchArgs),
+    /// Write a small random-weight CNN (for trying the tools on a new input shape, and tests).
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Input shape C×H×W, e.g. 1x28x28 or 3x224x224.
+    #[arg(long, default_value = "1x28x28")]
+    pub shape: String,
+    /// Number of classes.
+    #[arg(long, default_value_t = 10)]
+    pub classes: i64,
+    /// Filters of the first convolution.
+    #[arg(long, default_value_t = 8)]
+    pub filters: i64,
+    /// Seed of the weights.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Declare a symbolic batch dimension.
+    #[arg(long)]
+    pub dynamic_batch: bool,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl SynthArgs {
+    /// The network to write, or what is wrong with the arguments.
+    pub fn check(&self) -> anyhow::Result<distillate_engine::onnx_build::RandomCnn> {
+        let dims: Vec<i64> = self
+            .shape
+            .split(['x', '×'])
+            .map(|d| d.trim().parse::<i64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| anyhow::anyhow!("--shape must look like 3x32x32, got '{}'", self.shape))?;
+        let [channels, height, width] = dims[..] else {
+            bail!("--shape needs three numbers C×H×W, got '{}'", self.shape);
+        };
+        if !(channels == 1 || channels == 3) || !(2..=4096).contains(&height) || !(2..=4096).contains(&width) {
+            bail!("--shape: channels must be 1 or 3 and sides 2 to 4096, got '{}'", self.shape);
+        }
+        if !(2..=100_000).contains(&self.classes) || !(1..=1024).contains(&self.filters) {
+            bail!("--classes must be 2 to 100000 and --filters 1 to 1024");
+        }
+        Ok(distillate_engine::onnx_build::RandomCnn {
+            channels,
+            height,
+            width,
+            classes: self.classes,
+            filters: self.filters,
+            seed: self.seed,
+            dynamic_batch: self.dynamic_batch,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

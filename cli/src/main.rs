@@ -8,6 +8,7 @@ mod inspect;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -26,5 +27,11 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Inspect(a) => inspect::run(&a),
         args::Command::Bench(a) => bench::run(&a.check()?),
+        args::Command::Synth(a) => {
+            let bytes = a.check()?.build();
+            std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+            eprintln!("wrote {} ({} bytes)", a.out.display(), bytes.len());
+            Ok(())
+        }
     }
 }

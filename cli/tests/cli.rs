@@ -217,3 +217,18 @@ fn bench_refuses_mismatched_classes_and_missing_files() {
         "--limit",
     );
 }
+
+#[test]
+fn synth_writes_a_model_inspect_accepts_and_refuses_bad_shapes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("synth.onnx");
+    let out = distillate(&["synth", "--shape", "3x64x64", "--classes", "5", "--out", &path.to_string_lossy()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&distillate(&["inspect", &path.to_string_lossy()]));
+    assert!(text.contains("3×64×64") && text.contains("classes     5"), "{text}");
+    assert_refused(&distillate(&["synth", "--shape", "5x8", "--out", &path.to_string_lossy()]), "--shape");
+    assert_refused(
+        &distillate(&["synth", "--shape", "4x8x8", "--out", &path.to_string_lossy()]),
+        "channels must be 1 or 3",
+    );
+}

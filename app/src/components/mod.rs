@@ -1,6 +1,7 @@
 //! Components: data and callbacks in, HTML out.
 
 pub mod benchmark;
+pub mod bring_your_own;
 pub mod cost_panel;
 pub mod environment;
 pub mod evaluation;
