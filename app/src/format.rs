@@ -1,17 +1,6 @@
 //! Number formatting and small image helpers for the view.
 
-/// `1234567` → `1,234,567`.
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use distillate_engine::report::group;
 
 /// `12_300_000` → `12.3 M`.
 pub fn si(n: u64) -> String {

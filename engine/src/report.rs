@@ -279,7 +279,8 @@ impl Report {
     }
 }
 
-fn group(n: u64) -> String {
+/// `1234567` → `1,234,567` (thousands separators, for reports and the page).
+pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
