@@ -89,14 +89,17 @@ test('evaluating all test images reproduces the model cards within 0.5 point', a
   const all = page.locator('.evaluation button', { hasText: 'All' });
   await page.locator('.evaluation button.primary:not([disabled])').waitFor({ timeout: 30_000 });
   await all.click();
+  // The page stays responsive while the worker evaluates: a main-thread round trip is quick.
+  await page.locator('.evaluation .progress').waitFor({ timeout: 10_000 });
+  const t0 = Date.now();
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+  assert.ok(Date.now() - t0 < 1_000, `main thread blocked for ${Date.now() - t0} ms during evaluation`);
   await page.locator('.evaluation .status', { hasText: 'images/s' }).waitFor({ timeout: 180_000 });
   const values = await page.locator('.evaluation .metrics b').allInnerTexts();
   const [teacherAcc, studentAcc] = values.slice(0, 2).map((v) => parseFloat(v));
   const expected = [card(manifest.teacher).test_accuracy * 100, card(manifest.student).test_accuracy * 100];
   assert.ok(Math.abs(teacherAcc - expected[0]) <= 0.5, `teacher ${teacherAcc} vs card ${expected[0]}`);
   assert.ok(Math.abs(studentAcc - expected[1]) <= 0.5, `student ${studentAcc} vs card ${expected[1]}`);
-  // The page stayed responsive: the main thread never ran inference.
-  await page.locator('.scorecard .verdict').waitFor({ state: 'attached', timeout: 1_000 }).catch(() => {});
   await page.screenshot({ path: path.join(artifacts, 'evaluation.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();

@@ -105,10 +105,10 @@ impl State {
     }
 
     /// Teacher and student latency for the cost panel, with where it came from.
-    pub fn cost_latency(&self) -> Option<(f64, f64, &'static str)> {
+    pub fn cost_latency(&self) -> Option<(f64, f64, LatencySource)> {
         match self.latency_source {
-            Some(LatencySource::Typed(t, s)) => Some((t, s, "typed in for the target device")),
-            _ => self.latency().map(|l| (l.teacher.median, l.student.median, "measured in this browser")),
+            Some(typed @ LatencySource::Typed(t, s)) => Some((t, s, typed)),
+            _ => self.latency().map(|l| (l.teacher.median, l.student.median, LatencySource::Measured)),
         }
     }
 }

@@ -285,7 +285,6 @@ fn check_input(graph: &pb::GraphProto) -> Result<(usize, usize, usize, BatchDim)
                     batch = BatchDim::Fixed(*v as usize);
                 }
             }
-            Some(Value::DimValue(v)) if axis == 0 && *v <= 0 => batch = BatchDim::Dynamic,
             _ if axis == 0 => batch = BatchDim::Dynamic,
             Some(Value::DimValue(v)) => {
                 return Err(Error::BadInput(format!("input '{name}' {} is {v}", AXES[axis])));

@@ -4,6 +4,8 @@ use distillate_engine::cost::{CostInputs, compare};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::{NumberField, number_inputs};
+
 use crate::format::{money, ms};
 use crate::state::LatencySource;
 
@@ -13,16 +15,14 @@ pub struct CostPanelProps {
     /// Current inputs.
     pub inputs: CostInputs,
     /// Teacher ms, student ms, and where they came from.
-    pub latency: Option<(f64, f64, &'static str)>,
+    pub latency: Option<(f64, f64, LatencySource)>,
     /// Inputs changed.
     pub on_change: Callback<CostInputs>,
     /// Latency source changed.
     pub on_latency: Callback<LatencySource>,
 }
 
-type Field = (&'static str, fn(&CostInputs) -> f64, fn(&mut CostInputs, f64));
-
-const FIELDS: [Field; 7] = [
+const FIELDS: [NumberField<CostInputs>; 7] = [
     ("orders / day", |c| c.orders_per_day, |c, v| c.orders_per_day = v),
     ("items / order", |c| c.items_per_order, |c, v| c.items_per_order = v),
     ("inferences / item", |c| c.inferences_per_item, |c, v| c.inferences_per_item = v),
@@ -39,19 +39,7 @@ const FIELDS: [Field; 7] = [
 /// The cost panel.
 #[function_component(CostPanel)]
 pub fn cost_panel(props: &CostPanelProps) -> Html {
-    let inputs = props.inputs.clone();
-    let fields = FIELDS.iter().map(|(label, get, set)| {
-        let on_change = props.on_change.clone();
-        let current = inputs.clone();
-        let set = *set;
-        let onchange = Callback::from(move |e: Event| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let mut next = current.clone();
-            set(&mut next, input.value_as_number());
-            on_change.emit(next);
-        });
-        html! { <label>{ *label }<input type="number" step="any" value={ get(&inputs).to_string() } {onchange} /></label> }
-    });
+    let fields = number_inputs(&props.inputs, &FIELDS, &props.on_change);
     let presets = [("Mission: 40 k orders/day", CostInputs::mission()), ("Small site", CostInputs::small_site())];
     let preset_buttons = presets.into_iter().map(|(name, p)| {
         let on_change = props.on_change.clone();
@@ -80,13 +68,16 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
                     </table>
                     <p class="headline">{ "Saving " }<b>{ money(c.saving_per_order) }</b>{ " per order, " }
                         <b>{ money(c.saving_per_year) }</b>{ format!(" per year ({:.1} %)", c.saving_share * 100.0) }
-                        <span class="src">{ format!(" latency {source}") }</span></p>
+                        <span class="src">{ match source {
+                            LatencySource::Measured => " latency measured in this browser",
+                            LatencySource::Typed(..) => " latency typed in for the target device",
+                        } }</span></p>
                 </>
             },
         },
     };
     let typed_fields = match props.latency {
-        Some((t, s, "typed in for the target device")) => {
+        Some((t, s, LatencySource::Typed(..))) => {
             let on_latency = props.on_latency.clone();
             let on_t = Callback::from({
                 let on_latency = on_latency.clone();
@@ -115,7 +106,7 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
                 <button onclick={mission_latency}>{ "mission latency (112 / 78 ms)" }</button>
             </div>
             { typed_fields }
-            <div class="inputs">{ for fields }</div>
+            <div class="inputs">{ fields }</div>
             <pre class="formula">{ "inference s/order = items/order × inferences/item × latency\n\
     cost/order = s/order × (critical-path share × robot $/h + compute $/core-h) ÷ 3600\n\
     saving/year = (teacher − student cost/order) × orders/day × days/year" }</pre>

@@ -1,8 +1,9 @@
 //! The readiness scorecard: three axes, pass/fail, editable thresholds.
 
 use distillate_engine::verdict::{Thresholds, Verdict};
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use super::{NumberField, number_inputs};
 
 /// Props of [`Scorecard`].
 #[derive(Properties, PartialEq)]
@@ -15,9 +16,7 @@ pub struct ScorecardProps {
     pub on_change: Callback<Thresholds>,
 }
 
-type Field = (&'static str, fn(&Thresholds) -> f64, fn(&mut Thresholds, f64));
-
-const FIELDS: [Field; 7] = [
+const FIELDS: [NumberField<Thresholds>; 7] = [
     ("min agreement (0–1)", |t| t.min_agreement, |t, v| t.min_agreement = v),
     ("max mean KL", |t| t.max_mean_kl, |t, v| t.max_mean_kl = v),
     ("min latency cut (0–1)", |t| t.min_latency_cut, |t, v| t.min_latency_cut = v),
@@ -30,18 +29,7 @@ const FIELDS: [Field; 7] = [
 /// The scorecard.
 #[function_component(Scorecard)]
 pub fn scorecard(props: &ScorecardProps) -> Html {
-    let thresholds = props.thresholds.clone();
-    let fields = FIELDS.iter().map(|(label, get, set)| {
-        let on_change = props.on_change.clone();
-        let current = thresholds.clone();
-        let set = *set;
-        let onchange = Callback::from(move |e: Event| {
-            let mut next = current.clone();
-            set(&mut next, e.target_unchecked_into::<HtmlInputElement>().value_as_number());
-            on_change.emit(next);
-        });
-        html! { <label>{ *label }<input type="number" step="any" value={ get(&thresholds).to_string() } {onchange} /></label> }
-    });
+    let fields = number_inputs(&props.thresholds, &FIELDS, &props.on_change);
     let body = match &props.verdict {
         Err(why) => html! { <p class="note">{ why.clone() }</p> },
         Ok(v) => html! {
@@ -64,7 +52,7 @@ pub fn scorecard(props: &ScorecardProps) -> Html {
         <section class="scorecard">
             <h2>{ "Readiness" }</h2>
             { body }
-            <details><summary>{ "thresholds" }</summary><div class="inputs">{ for fields }</div></details>
+            <details><summary>{ "thresholds" }</summary><div class="inputs">{ fields }</div></details>
         </section>
     }
 }
