@@ -5,12 +5,17 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '..', process.env.DIST_DIR || 'dist');
 const artifacts = path.join(here, 'artifacts');
+// The same site built with `trunk build --public-url /distillate/` (scripts/test), served
+// under that path as a project page on GitHub Pages would be.
+const SUB_PATH = '/distillate/';
+const distSub = path.join(artifacts, 'dist-sub');
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
   '.json': 'application/json', '.gz': 'application/octet-stream', '.onnx': 'application/octet-stream' };
 
@@ -20,8 +25,11 @@ before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
-    const file = path.join(dist, decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname));
-    if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    const sub = url.pathname.startsWith(SUB_PATH);
+    const root = sub ? distSub : dist;
+    const rest = sub ? url.pathname.slice(SUB_PATH.length - 1) : url.pathname;
+    const file = path.join(root, decodeURIComponent(rest === '/' ? '/index.html' : rest));
+    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404); res.end('not found'); return;
     }
     res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream' });
@@ -138,6 +146,185 @@ test('bring your own: a second pair loads, a broken file is refused and the pair
   await page.locator('.errors', { hasText: 'not an ONNX model' }).waitFor({ timeout: 30_000 });
   assert.match(await page.locator('.card.teacher h3').innerText(), /teacher\.onnx/);
   await page.screenshot({ path: path.join(artifacts, 'bring-your-own.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+/** Clicks `button` and returns the text of the file the page offers for download. */
+async function downloaded(page, button, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  assert.equal(download.suggestedFilename(), name);
+  const file = path.join(artifacts, `export-${name}`);
+  await download.saveAs(file);
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** Runs the benchmark and the quick evaluation, so every section has numbers. */
+async function measure(page) {
+  await page.locator('.benchmark button.primary:not([disabled])').waitFor({ timeout: 30_000 });
+  await page.locator('.benchmark button.primary').click();
+  await page.locator('.benchmark .status', { hasText: 'samples each' }).waitFor({ timeout: 60_000 });
+  await page.locator('.evaluation button.primary').click();
+  await page.locator('.evaluation .status', { hasText: 'images/s' }).waitFor({ timeout: 60_000 });
+}
+
+test('export: Markdown and JSON reports and the scorecard image hold the measured numbers', async () => {
+  const { page, problems } = await open();
+  await measure(page);
+  const md = await downloaded(page, page.locator('.export button', { hasText: 'Markdown' }), 'report.md');
+  for (const section of ['## Models', '## Latency', '## Accuracy and fidelity', '## Cost per order', '## Readiness']) {
+    assert.ok(md.includes(section), `report.md lacks ${section}`);
+  }
+  const json = JSON.parse(await downloaded(page, page.locator('.export button', { hasText: 'JSON' }), 'report.json'));
+  assert.equal(json.version, 1);
+  assert.equal(json.environment.target, 'wasm32 (browser)');
+  assert.equal(json.evaluation.images, 1000);
+  assert.ok(json.latency.teacher.median > 0 && json.latency.student.median > 0);
+  assert.ok(typeof json.verdict.ready === 'boolean');
+  const svg = await downloaded(page, page.locator('.export button', { hasText: 'Scorecard' }), 'scorecard.svg');
+  assert.match(svg, /^<svg[^>]+width="1200"/);
+  assert.match(svg, /READY TO SHIP|NOT READY/);
+  // The image renders: load it into the page and draw it.
+  const size = await page.evaluate(async (text) => {
+    const img = new Image();
+    img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(text)}`;
+    await img.decode();
+    return [img.naturalWidth, img.naturalHeight];
+  }, svg);
+  assert.deepEqual(size, [1200, 630]);
+  await page.screenshot({ path: path.join(artifacts, 'export.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a shared link restores its settings, measures again and keeps the address in sync', async () => {
+  const { page, problems } = await open('?orders_per_day=1234&min_agreement=0.9&theme=dark');
+  await page.locator('.from-link').waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');
+  // The link's values replace the manifest's as soon as the manifest is in.
+  await page.waitForFunction(() => document.querySelector('.cost .inputs input')?.value === '1234', null,
+    { timeout: 30_000 });
+  // Latency is not in the link: the page measures it again by itself.
+  await page.locator('.benchmark .status', { hasText: 'samples each' }).waitFor({ timeout: 90_000 });
+  const field = page.locator('.cost .inputs input').nth(1);
+  await field.fill('5');
+  await field.press('Enter');
+  await field.blur();
+  await page.waitForFunction(() => location.search.includes('items_per_order=5'), null, { timeout: 10_000 });
+  const search = await page.evaluate(() => location.search);
+  assert.match(search, /orders_per_day=1234/);
+  assert.match(search, /min_agreement=0.9/);
+  assert.equal(await page.locator('.export .share input').inputValue(), `${base}/${search}`);
+  await page.screenshot({ path: path.join(artifacts, 'shared-link-dark.png'), fullPage: true });
+
+  const bad = await open('?orders_per_day=-3');
+  await bad.page.locator('.errors', { hasText: 'cost inputs were not used' }).waitFor({ timeout: 30_000 });
+  await bad.page.locator('.card.teacher').waitFor({ timeout: 30_000 });
+  assert.equal(await bad.page.locator('.cost .inputs input').first().inputValue(), String(manifest.cost?.orders_per_day ?? 40000));
+  assert.deepEqual(problems, []);
+  await page.close();
+  await bad.page.close();
+});
+
+test('presentation mode: keys move through the slides, b measures, t switches theme, Esc leaves', async () => {
+  const { page, problems } = await open('?view=present');
+  const slide = page.locator('.present .slide');
+  await slide.waitFor({ timeout: 30_000 });
+  await page.locator('.present .big-table').waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(artifacts, 'present-1-models.png') });
+  // The page behind the slides has its samples once the gallery exists (hidden while presenting).
+  await page.locator('.gallery .thumb').first().waitFor({ state: 'attached', timeout: 30_000 });
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await slide.getAttribute('data-slide'), '1');
+  await page.keyboard.press('b');
+  await page.locator('.present .hero b').waitFor({ timeout: 60_000 });
+  assert.match(await page.locator('.present .hero b').innerText(), /^−\d+ %$/);
+  await page.screenshot({ path: path.join(artifacts, 'present-2-latency.png') });
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('e');
+  await page.locator('.present .hero b').waitFor({ timeout: 120_000 });
+  assert.match(await page.locator('.present .hero b').innerText(), /^[+-]\d+\.\d\d$/);
+  const before = await page.locator('html').getAttribute('data-theme');
+  await page.keyboard.press('t');
+  assert.notEqual(await page.locator('html').getAttribute('data-theme'), before);
+  await page.keyboard.press('End');
+  assert.equal(await slide.getAttribute('data-slide'), '4');
+  await page.locator('.present .big-axes').waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: path.join(artifacts, 'present-5-verdict.png') });
+  await page.keyboard.press('Escape');
+  await page.locator('.present').waitFor({ state: 'detached', timeout: 10_000 });
+  assert.ok(await page.locator('main').isVisible());
+  assert.ok(!(await page.evaluate(() => location.search)).includes('view=present'));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a build under a non-root public URL loads its models and samples', async () => {
+  assert.ok(fs.existsSync(path.join(distSub, 'index.html')), 'scripts/test builds dist-sub with --public-url');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  await page.goto(`${base}${SUB_PATH}`);
+  await page.locator('.card.teacher').waitFor({ timeout: 30_000 });
+  await page.locator('.detail .prediction').first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(artifacts, 'public-url.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+/** A `size`×`size` grayscale PNG of a bright square on black. */
+function png(size, seed) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'ascii');
+    data.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header[8] = 8; // bit depth
+  header[9] = 0; // grayscale
+  const rows = [];
+  for (let y = 0; y < size; y++) {
+    rows.push(0); // filter: none
+    for (let x = 0; x < size; x++) rows.push(Math.abs(x - size / 2) < 6 + seed && Math.abs(y - size / 2) < 9 ? 220 : 0);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', zlib.deflateSync(Buffer.from(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('bring your own: a picked folder classifies its images and skips hidden files', async () => {
+  const folder = path.join(artifacts, 'folder');
+  fs.rmSync(folder, { recursive: true, force: true });
+  fs.mkdirSync(path.join(folder, 'bags'), { recursive: true });
+  fs.writeFileSync(path.join(folder, 'one.png'), png(28, 0));
+  fs.writeFileSync(path.join(folder, 'bags', 'two.png'), png(40, 3));
+  fs.writeFileSync(path.join(folder, '.DS_Store'), 'junk');
+  const { page, problems } = await open();
+  await page.locator('.detail .prediction').first().waitFor({ timeout: 30_000 });
+  await page.locator('.byo input.folder').setInputFiles(folder);
+  await page.locator('.byo table.stats tr', { hasText: 'two.png' }).waitFor({ timeout: 30_000 });
+  await page.locator('.byo table.stats tr', { hasText: 'one.png' }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('.errors').count(), 0, 'the hidden file is skipped silently');
+  await page.locator('.byo').screenshot({ path: path.join(artifacts, 'byo-folder.png') });
   assert.deepEqual(problems, []);
   await page.close();
 });

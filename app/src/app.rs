@@ -2,26 +2,33 @@
 
 use std::rc::Rc;
 
-use distillate_engine::bench::BenchConfig;
+use distillate_engine::bench::{BenchConfig, Phase};
+use distillate_engine::cost::compare;
 use distillate_engine::idx::LabelledImages;
+use distillate_engine::report::Environment;
+use distillate_engine::scorecard::scorecard_svg;
+use distillate_engine::share::{ShareState, Theme, View};
 use distillate_engine::verdict::{Verdict, VerdictInputs, judge};
 use gloo_worker::WorkerBridge;
 use yew::prelude::*;
 
 use crate::agent::InferenceWorker;
+use crate::browser;
 use crate::components::benchmark::Benchmark;
 use crate::components::bring_your_own::BringYourOwn;
 use crate::components::cost_panel::CostPanel;
-use crate::components::environment::EnvironmentCard;
+use crate::components::environment::{EnvironmentCard, browser_facts};
 use crate::components::evaluation::Evaluation;
+use crate::components::export::{Export, ExportKind};
 use crate::components::gallery::Gallery;
 use crate::components::ladder_plot::{LadderPlot, LadderPoint};
 use crate::components::model_cards::ModelCards;
+use crate::components::presentation::Presentation;
 use crate::components::scorecard::Scorecard;
 use crate::hooks::use_worker;
-use crate::loader::{fetch_bytes, load_manifest, page_url, query_param, resolve};
+use crate::loader::{fetch_bytes, load_manifest, page_url, resolve};
 use crate::protocol::{ModelBlob, Request};
-use crate::state::{Action, State};
+use crate::state::{Action, LatencySource, State};
 
 /// Manifest loaded when the URL names none.
 pub const DEFAULT_MANIFEST: &str = "static/demo.json";
@@ -38,7 +45,15 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         let worker = worker.clone();
         use_effect_with((), move |_| {
-            let url = query_param("manifest").unwrap_or_else(|| DEFAULT_MANIFEST.to_string());
+            let link = match ShareState::from_query(&browser::query()) {
+                Ok(link) => link,
+                Err(e) => {
+                    dispatch.dispatch(Action::Error(format!("{e} — opened with the default settings instead")));
+                    ShareState::default()
+                }
+            };
+            let url = link.manifest.clone().unwrap_or_else(|| DEFAULT_MANIFEST.to_string());
+            dispatch.dispatch(Action::LinkOpened(link));
             wasm_bindgen_futures::spawn_local(async move {
                 if let Err(e) = load_demo(&url, &dispatch, &worker).await {
                     dispatch.dispatch(Action::Error(e));
@@ -61,7 +76,23 @@ pub fn app() -> Html {
         });
     }
 
+    // The address bar always holds a link that restores these settings.
+    let query = state.share_state().to_query();
+    use_effect_with(query.clone(), |query| browser::set_query(query));
+    use_effect_with(state.theme, |theme| browser::apply_theme(*theme));
+
     let ready = state.cards.is_some() && state.samples.is_some();
+    // A shared link restores settings, not numbers: measure latency again, here.
+    {
+        let dispatch = state.dispatcher();
+        let worker = worker.clone();
+        use_effect_with((ready, state.from_link), move |(ready, from_link)| {
+            if *ready && *from_link {
+                dispatch.dispatch(Action::StartBench);
+                worker.send(Request::Benchmark { config: BenchConfig::default() });
+            }
+        });
+    }
     let labels = state.labels.clone();
     let on_select = {
         let dispatch = state.dispatcher();
@@ -132,6 +163,97 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |_| dispatch.dispatch(Action::ClearErrors))
     };
+    let dark = state.theme == Some(Theme::Dark) || (state.theme.is_none() && browser::prefers_dark());
+    let on_theme = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_: ()| {
+            dispatch.dispatch(Action::Theme(Some(if dark { Theme::Light } else { Theme::Dark })))
+        })
+    };
+    let on_present = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_: ()| {
+            browser::enter_fullscreen();
+            dispatch.dispatch(Action::View(View::Present));
+        })
+    };
+    let on_exit = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_: ()| {
+            browser::exit_fullscreen();
+            dispatch.dispatch(Action::View(View::Page));
+        })
+    };
+    let on_slide = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |n: usize| dispatch.dispatch(Action::Slide(n)))
+    };
+    let link = {
+        let base = page_url();
+        let path = base.split(['?', '#']).next().unwrap_or_default().to_string();
+        if query.is_empty() { path } else { format!("{path}?{query}") }
+    };
+    let on_copy = {
+        let dispatch = state.dispatcher();
+        let link = link.clone();
+        Callback::from(move |_: ()| match browser::copy(&link) {
+            Ok(()) => dispatch.dispatch(Action::Notice(Some("Link copied.".into()))),
+            Err(e) => dispatch.dispatch(Action::Notice(Some(e))),
+        })
+    };
+    let on_export = {
+        let dispatch = state.dispatcher();
+        let state = state.clone();
+        Callback::from(move |kind: ExportKind| {
+            let (name, mime) = kind.file();
+            let made = state.report(environment(&state), &browser::now_rfc3339()).and_then(|report| match kind {
+                ExportKind::Markdown => Ok(report.to_markdown()),
+                ExportKind::Json => Ok(report.to_json()),
+                ExportKind::ScorecardSvg => scorecard_svg(&report).map_err(|e| e.to_string()),
+            });
+            match made.and_then(|content| browser::download(name, mime, &content)) {
+                Ok(()) => dispatch.dispatch(Action::Notice(Some(format!("Saved {name}.")))),
+                Err(e) => dispatch.dispatch(Action::Error(format!("Cannot export {name}: {e}"))),
+            }
+        })
+    };
+    let present = state.view == View::Present;
+    let presentation = present.then(|| {
+        let running_bench = state.bench.as_ref().filter(|b| b.phase != Phase::Done).map(|b| b.progress);
+        let running_eval = state.eval.as_ref().filter(|e| !e.finished()).map(|e| (e.done, e.total));
+        let finished_eval = state.eval.as_ref().filter(|e| e.finished()).and_then(|e| e.summary.clone());
+        let cost = match state.cost_latency() {
+            Some((t, s, source)) => compare(&state.cost, t, s)
+                .map(|c| {
+                    let label = match source {
+                        LatencySource::Measured => "measured in this browser",
+                        LatencySource::Typed(..) => "typed in for the target device",
+                    };
+                    (c, label)
+                })
+                .map_err(|e| e.to_string()),
+            None => Err("No latency yet — press b to run the benchmark, or type a target-device latency in the cost panel.".into()),
+        };
+        let on_bench = on_bench.clone();
+        let on_eval = on_eval.clone();
+        let available = state.samples.as_ref().map(|s| s.len()).unwrap_or(0);
+        html! {
+            <Presentation names={state.names.clone().unwrap_or_default()} cards={state.cards.clone()}
+                latency={state.latency()} bench_progress={running_bench} eval={finished_eval} eval_progress={running_eval}
+                {cost} verdict={verdict(&state)} slide={state.slide} {dark} on_slide={on_slide.clone()}
+                on_exit={on_exit.clone()} on_theme={on_theme.clone()}
+                on_bench={Callback::from(move |_: ()| if ready { on_bench.emit(()) })}
+                on_eval={Callback::from(move |_: ()| if ready && available > 0 { on_eval.emit(available) })} />
+        }
+    });
+    let header_theme = {
+        let on_theme = on_theme.clone();
+        Callback::from(move |_: MouseEvent| on_theme.emit(()))
+    };
+    let header_present = {
+        let on_present = on_present.clone();
+        Callback::from(move |_: MouseEvent| on_present.emit(()))
+    };
 
     // Training cards describe the manifest's models only, not a pair the person brought.
     let training = |id: Option<&str>| {
@@ -147,8 +269,14 @@ pub fn app() -> Html {
     };
 
     html! {
-        <main>
+        <>
+        { for presentation }
+        <main hidden={present}>
             <header>
+                <div class="header-actions">
+                    <button onclick={header_theme}>{ if dark { "light theme" } else { "dark theme" } }</button>
+                    <button class="primary" onclick={header_present}>{ "Present" }</button>
+                </div>
                 <h1>{ "Distillate" }</h1>
                 <p class="lede">{ state.manifest.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Teacher and distilled student, measured in your browser".into()) }</p>
                 if let Some(m) = &state.manifest { <p class="note">{ m.description.clone() }</p> }
@@ -160,6 +288,10 @@ pub fn app() -> Html {
                 </div>
             }
             if let Some(what) = &state.loading { <p class="loading">{ what.clone() }</p> }
+            if state.from_link {
+                <p class="from-link" role="status">{ "Opened from a shared link: its settings are restored. \
+                    Latency and accuracy are not carried by links — they are measured again, here, in your browser." }</p>
+            }
             if let (Some(names), Some(cards)) = (&state.names, &state.cards) {
                 <ModelCards names={names.clone()} cards={cards.clone()} load_ms={state.load_ms}
                     training={(training(teacher_id.as_deref()), training(student_id.as_deref()))} />
@@ -179,6 +311,8 @@ pub fn app() -> Html {
                 <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency} />
                 <Scorecard verdict={verdict(&state)} thresholds={state.thresholds.clone()} on_change={on_thresholds} />
             </div>
+            <Export link={link} ready={state.cards.is_some()} measured={verdict(&state).is_ok()}
+                notice={state.notice.clone()} {on_copy} {on_export} {on_present} />
             <BringYourOwn labels={labels.clone()} {preprocess} own_images={state.own_images.clone()}
                 {on_pair} {on_samples} {on_image} {on_error} />
             <LadderPlot points={ladder_points(&state)} reason={state.manifest.as_ref().and_then(|m| m.choice.clone())} />
@@ -186,6 +320,19 @@ pub fn app() -> Html {
             <footer><p class="note">{ "Every number marked measured was measured in this browser, now. \
                 Figures marked model card come from training." }</p></footer>
         </main>
+        </>
+    }
+}
+
+/// Where this page's numbers were measured, for the report.
+fn environment(state: &State) -> Environment {
+    let facts = browser_facts();
+    Environment {
+        target: "wasm32 (browser)".into(),
+        host: facts.user_agent,
+        cores: facts.cores,
+        engine_build: state.worker.as_ref().map(|w| w.build.clone()).unwrap_or_default(),
+        timer_resolution_ms: state.worker.as_ref().map(|w| w.timer_resolution_ms).unwrap_or_default(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod browser;
 pub mod components;
 pub mod format;
 pub mod hooks;

@@ -7,7 +7,8 @@ use std::rc::Rc;
 use distillate_engine::bench::{AbSamples, Phase};
 use distillate_engine::cost::CostInputs;
 use distillate_engine::metrics::EvalSummary;
-use distillate_engine::report::LatencyReport;
+use distillate_engine::report::{Environment, LatencyReport, ModelReport, Report};
+use distillate_engine::share::{ShareState, Theme, View};
 use distillate_engine::verdict::Thresholds;
 use distillate_engine::{Manifest, ModelCard};
 use yew::Reducible;
@@ -95,6 +96,18 @@ pub struct State {
     pub latency_source: Option<LatencySource>,
     /// Verdict thresholds.
     pub thresholds: Thresholds,
+    /// The link the page was opened with; its settings apply once the manifest is in.
+    pub link: ShareState,
+    /// Opened from a link carrying settings: say that latency is measured again here.
+    pub from_link: bool,
+    /// Layout shown.
+    pub view: View,
+    /// Theme chosen; `None` follows the system.
+    pub theme: Option<Theme>,
+    /// Slide shown in presentation mode.
+    pub slide: usize,
+    /// A short confirmation (link copied, file saved).
+    pub notice: Option<String>,
 }
 
 impl State {
@@ -110,6 +123,53 @@ impl State {
             Some(typed @ LatencySource::Typed(t, s)) => Some((t, s, typed)),
             _ => self.latency().map(|l| (l.teacher.median, l.student.median, LatencySource::Measured)),
         }
+    }
+}
+
+impl State {
+    /// What the address bar should say: the link's manifest, the settings that differ
+    /// from the manifest's, the view and the theme.
+    pub fn share_state(&self) -> ShareState {
+        let typed = match self.latency_source {
+            Some(LatencySource::Typed(t, s)) => Some((t, s)),
+            _ => None,
+        };
+        let link = ShareState::capture(
+            self.link.manifest.as_deref(),
+            &self.cost,
+            &self.thresholds,
+            typed,
+            self.view,
+            self.theme,
+        );
+        match &self.manifest {
+            Some(m) => link.without_defaults(&m.cost, &m.thresholds),
+            None => link,
+        }
+    }
+
+    /// The run as the engine's report (the CLI writes the same type): cards always,
+    /// latency and evaluation once measured, cost and verdict derived from them.
+    pub fn report(&self, environment: Environment, created: &str) -> Result<Report, String> {
+        let (Some((teacher_name, student_name)), Some((teacher, student))) = (&self.names, &self.cards) else {
+            return Err("load a pair of models first".into());
+        };
+        let title = self.manifest.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Distillate".into());
+        let mut report = Report::new(
+            &title,
+            created,
+            environment,
+            ModelReport { name: teacher_name.clone(), card: teacher.clone() },
+            ModelReport { name: student_name.clone(), card: student.clone() },
+            self.labels.clone(),
+        );
+        report.latency = self.latency();
+        report.evaluation = self.eval.as_ref().filter(|e| e.finished()).and_then(|e| e.summary.clone());
+        report.derive(&self.cost, &self.thresholds).map_err(|e| e.to_string())?;
+        if let Some(LatencySource::Typed(t, s)) = self.latency_source {
+            report.price_at(&self.cost, t, s).map_err(|e| e.to_string())?;
+        }
+        Ok(report)
     }
 }
 
@@ -140,6 +200,16 @@ pub enum Action {
     LatencySource(LatencySource),
     /// Thresholds edited.
     Thresholds(Thresholds),
+    /// The page was opened with this link (before the manifest loads).
+    LinkOpened(ShareState),
+    /// Switch layout.
+    View(View),
+    /// Choose a theme (`None`: follow the system).
+    Theme(Option<Theme>),
+    /// Show slide `n` in presentation mode.
+    Slide(usize),
+    /// Show or clear a short confirmation.
+    Notice(Option<String>),
 }
 
 impl Reducible for State {
@@ -151,6 +221,19 @@ impl Reducible for State {
             Action::ManifestLoaded { url, manifest, cards } => {
                 s.cost = manifest.cost.clone();
                 s.thresholds = manifest.thresholds.clone();
+                // A link's settings win over the manifest's; a bad one is named and skipped.
+                if !s.link.cost.is_empty() {
+                    match s.link.apply_cost(&manifest.cost) {
+                        Ok(cost) => s.cost = cost,
+                        Err(e) => s.errors.push(format!("The link's cost inputs were not used: {e}")),
+                    }
+                }
+                if !s.link.thresholds.is_empty() {
+                    match s.link.apply_thresholds(&manifest.thresholds) {
+                        Ok(thresholds) => s.thresholds = thresholds,
+                        Err(e) => s.errors.push(format!("The link's thresholds were not used: {e}")),
+                    }
+                }
                 s.manifest_url = url;
                 s.manifest = Some(manifest);
                 s.training_cards = cards;
@@ -174,6 +257,22 @@ impl Reducible for State {
             Action::Cost(c) => s.cost = c,
             Action::LatencySource(l) => s.latency_source = Some(l),
             Action::Thresholds(t) => s.thresholds = t,
+            Action::LinkOpened(link) => {
+                s.from_link = link.has_settings();
+                s.view = link.view;
+                s.theme = link.theme;
+                if let Some((t, st)) = link.typed_latency {
+                    s.latency_source = Some(LatencySource::Typed(t, st));
+                }
+                s.link = link;
+            }
+            Action::View(v) => {
+                s.view = v;
+                s.slide = 0;
+            }
+            Action::Theme(t) => s.theme = t,
+            Action::Slide(n) => s.slide = n,
+            Action::Notice(n) => s.notice = n,
             Action::Worker(response) => match response {
                 Response::Ready(info) => s.worker = Some(info),
                 Response::Loaded { names, labels, teacher, student, load_ms } => {
@@ -234,5 +333,54 @@ mod tests {
         }));
         assert!(state.cards.is_some());
         assert_eq!(state.errors, vec!["Error while loading the models: not an ONNX model".to_string()]);
+    }
+
+    fn manifest() -> Manifest {
+        Manifest::parse(
+            br#"{"title": "T", "teacher": "t", "student": "s", "labels": ["a", "b"],
+                "models": [{"id": "t", "name": "T", "file": "t.onnx"}, {"id": "s", "name": "S", "file": "s.onnx"}]}"#,
+        )
+        .expect("parses")
+    }
+
+    fn loaded(link: &str) -> Rc<State> {
+        let link = ShareState::from_query(link).expect("parses");
+        Rc::new(State::default()).reduce(Action::LinkOpened(link)).reduce(Action::ManifestLoaded {
+            url: "http://x/demo.json".into(),
+            manifest: manifest(),
+            cards: BTreeMap::new(),
+        })
+    }
+
+    #[test]
+    fn a_link_restores_settings_over_the_manifest() {
+        let state = loaded("orders_per_day=500&min_agreement=0.9&teacher_ms=12&student_ms=4&view=present&theme=dark");
+        assert_eq!(state.cost.orders_per_day, 500.0);
+        assert_eq!(state.thresholds.min_agreement, 0.9);
+        assert_eq!(state.latency_source, Some(LatencySource::Typed(12.0, 4.0)));
+        assert_eq!((state.view, state.theme), (View::Present, Some(Theme::Dark)));
+        assert!(state.from_link && state.errors.is_empty());
+        // The address bar then says the same thing back.
+        assert_eq!(
+            ShareState::from_query(&state.share_state().to_query()).expect("parses"),
+            ShareState::from_query(
+                "orders_per_day=500&min_agreement=0.9&teacher_ms=12&student_ms=4&view=present&theme=dark"
+            )
+            .expect("parses")
+        );
+    }
+
+    #[test]
+    fn a_bad_link_setting_is_named_and_the_manifest_values_stay() {
+        let state = loaded("orders_per_day=-1");
+        assert_eq!(state.cost, manifest().cost);
+        assert!(state.errors[0].contains("cost inputs were not used"), "{:?}", state.errors);
+    }
+
+    #[test]
+    fn a_plain_page_has_a_clean_address() {
+        let state = loaded("");
+        assert_eq!(state.share_state().to_query(), "");
+        assert!(!state.from_link);
     }
 }

@@ -11,6 +11,7 @@ use distillate_engine::manifest::Manifest;
 use distillate_engine::metrics::Evaluation;
 use distillate_engine::report::{Environment, LatencyReport, ModelReport};
 use distillate_engine::runner::check_pair;
+use distillate_engine::scorecard::scorecard_svg;
 use distillate_engine::verdict::Thresholds;
 use distillate_engine::{Model, PreprocessSpec, Report, Runner};
 
@@ -79,7 +80,11 @@ pub fn run(plan: &BenchPlan) -> anyhow::Result<()> {
     let md_path = plan.out.join("report.md");
     std::fs::write(&json_path, report.to_json()).with_context(|| format!("cannot write {}", json_path.display()))?;
     std::fs::write(&md_path, markdown).with_context(|| format!("cannot write {}", md_path.display()))?;
-    eprintln!("wrote {} and {}", json_path.display(), md_path.display());
+    // The report has latency and evaluation here, so the scorecard always renders.
+    let svg_path = plan.out.join("scorecard.svg");
+    std::fs::write(&svg_path, scorecard_svg(&report)?)
+        .with_context(|| format!("cannot write {}", svg_path.display()))?;
+    eprintln!("wrote {}, {} and {}", json_path.display(), md_path.display(), svg_path.display());
     Ok(())
 }
 

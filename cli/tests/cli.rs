@@ -126,6 +126,7 @@ fn bench_with_a_manifest_writes_json_and_markdown_reports() {
     assert!(report.cost.is_some() && report.verdict.is_some());
     assert_eq!(report.teacher.name, "Teacher");
     assert!(std::fs::read_to_string(out_dir.join("report.md")).expect("md written").contains("| Teacher |"));
+    assert!(std::fs::read_to_string(out_dir.join("scorecard.svg")).expect("svg written").contains("</svg>"));
 }
 
 #[test]

@@ -29,8 +29,8 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            max_epochs: 10,
-            budget_secs: 900.0,
+            max_epochs: 15,
+            budget_secs: 1_000.0,
             patience: 3,
             learning_rate: 2e-3,
             weight_decay: 5e-4,
@@ -100,7 +100,7 @@ impl Default for PipelineConfig {
             student_widths: vec![8, 16, 24],
             max_student_params: 100_000,
             max_drop_points: 1.0,
-            teacher: TrainConfig { max_epochs: 15, budget_secs: 2_700.0, max_shift: 2, ..Default::default() },
+            teacher: TrainConfig { budget_secs: 3_300.0, max_shift: 2, ..Default::default() },
             student: TrainConfig::default(),
             kd: KdConfig::default(),
         }

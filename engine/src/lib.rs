@@ -4,7 +4,8 @@
 //! load an ONNX image classifier from bytes ([`model`]), preprocess images
 //! ([`preprocess`], [`idx`]), run them ([`runner`]), score them ([`metrics`]), time them
 //! ([`bench`], [`stats`]), price them ([`cost`]), judge the student ([`verdict`]) and write
-//! it all up ([`report`]). A demo is described by a [`manifest`].
+//! it all up ([`report`]). A demo is described by a [`manifest`]; a page's settings travel
+//! in a link ([`share`]).
 //!
 //! The engine takes bytes and slices, never paths or browser objects: the CLI reads files,
 //! the web app fetches them, and both hand the bytes here.
@@ -21,6 +22,8 @@ pub mod onnx_build;
 pub mod preprocess;
 pub mod report;
 pub mod runner;
+pub mod scorecard;
+pub mod share;
 pub mod stats;
 pub mod verdict;
 

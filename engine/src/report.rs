@@ -78,6 +78,17 @@ impl LatencyReport {
     }
 }
 
+/// Which latency priced the cost section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostLatency {
+    /// The medians of [`Report::latency`].
+    #[default]
+    Measured,
+    /// Latencies typed in for the target device, not measured by this run.
+    Typed,
+}
+
 /// Everything one run measured. Sections not measured yet are `None`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -99,8 +110,11 @@ pub struct Report {
     pub latency: Option<LatencyReport>,
     /// Accuracy and fidelity on the labelled set.
     pub evaluation: Option<EvalSummary>,
-    /// Cost per order; from the measured latency.
+    /// Cost per order, at the latency `cost_latency` names.
     pub cost: Option<CostComparison>,
+    /// Whether the cost uses the measured latency or one typed in for a target device.
+    #[serde(default)]
+    pub cost_latency: CostLatency,
     /// Thresholds the verdict used.
     pub thresholds: Thresholds,
     /// The verdict, once latency and evaluation are both in.
@@ -128,6 +142,7 @@ impl Report {
             latency: None,
             evaluation: None,
             cost: None,
+            cost_latency: CostLatency::Measured,
             thresholds: Thresholds::default(),
             verdict: None,
         }
@@ -136,6 +151,7 @@ impl Report {
     /// Computes cost (needs latency) and verdict (needs latency and evaluation).
     pub fn derive(&mut self, cost: &CostInputs, thresholds: &Thresholds) -> Result<()> {
         self.thresholds = thresholds.clone();
+        self.cost_latency = CostLatency::Measured;
         self.cost = match &self.latency {
             Some(l) => Some(compare(cost, l.teacher.median, l.student.median)?),
             None => None,
@@ -156,6 +172,14 @@ impl Report {
             )?),
             _ => None,
         };
+        Ok(())
+    }
+
+    /// Prices the cost section at latencies typed in for a target device instead of the
+    /// measured ones (call after [`Report::derive`]).
+    pub fn price_at(&mut self, cost: &CostInputs, teacher_ms: f64, student_ms: f64) -> Result<()> {
+        self.cost = Some(compare(cost, teacher_ms, student_ms)?);
+        self.cost_latency = CostLatency::Typed;
         Ok(())
     }
 
@@ -244,6 +268,15 @@ impl Report {
                 i.compute_cost_per_core_hour,
                 i.operating_days_per_year
             );
+            let _ = writeln!(
+                md,
+                "{}\n",
+                match self.cost_latency {
+                    CostLatency::Measured => "Priced at the median latencies measured above.",
+                    CostLatency::Typed =>
+                        "Priced at latencies typed in for the target device, not measured by this run.",
+                }
+            );
             let _ = writeln!(md, "| | latency ms | cost / order | cost / year |\n|---|---:|---:|---:|");
             for (name, m) in [(&t.name, &c.teacher), (&s.name, &c.student)] {
                 let _ =
@@ -297,7 +330,7 @@ fn ratio(a: u64, b: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::metrics::Evaluation;
     use crate::model::Model;
@@ -305,7 +338,8 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn report() -> Report {
+    /// A report with every section, for tests here and in `scorecard`.
+    pub(crate) fn report() -> Report {
         let t = Model::load(&RandomCnn { filters: 16, ..Default::default() }.build()).expect("loads");
         let s = Model::load(&RandomCnn { filters: 4, ..Default::default() }.build()).expect("loads");
         let mut r = Report::new(
@@ -367,5 +401,16 @@ mod tests {
             assert!(md.contains(needle), "missing {needle}:\n{md}");
         }
         assert_eq!(group(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn typed_latency_prices_the_cost_and_says_so() {
+        let mut r = report();
+        assert!(r.to_markdown().contains("measured above"));
+        r.price_at(&CostInputs::mission(), 10.0, 5.0).expect("prices");
+        assert_eq!(r.cost_latency, CostLatency::Typed);
+        assert!((r.cost.as_ref().expect("cost").teacher.latency_ms - 10.0).abs() < 1e-12);
+        assert!(r.to_markdown().contains("typed in for the target device"));
+        assert_eq!(Report::from_json(r.to_json().as_bytes()).expect("parses"), r);
     }
 }

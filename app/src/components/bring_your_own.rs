@@ -16,6 +16,9 @@ use crate::protocol::{ModelBlob, Prediction};
 
 /// Largest file read (models are further limited by the engine).
 const MAX_FILE_BYTES: f64 = 300.0 * 1024.0 * 1024.0;
+/// Images classified from one pick or drop (a folder can hold thousands; each answer is a
+/// table row, so beyond this the page would only grow).
+const MAX_IMAGES_PER_PICK: usize = 200;
 
 /// What the person dropped or picked, routed by content.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -86,9 +89,21 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
             let on_error = on_error.clone();
             let on_image = on_image.clone();
             let on_samples = on_samples.clone();
+            // Hidden files (.DS_Store, ._*) come along with folders and mean nothing here.
+            let files: Vec<File> = files.into_iter().filter(|f| !f.name().starts_with('.')).collect();
             wasm_bindgen_futures::spawn_local(async move {
                 let mut next = (*picked).clone();
+                let mut images = 0usize;
+                let mut skipped = 0usize;
                 for file in files {
+                    let lower = file.name().to_lowercase();
+                    if lower.ends_with(".png") || lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
+                        images += 1;
+                        if images > MAX_IMAGES_PER_PICK {
+                            skipped += 1;
+                            continue;
+                        }
+                    }
                     let (name, bytes) = match read(file).await {
                         Ok(x) => x,
                         Err(e) => {
@@ -96,7 +111,6 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
                             continue;
                         }
                     };
-                    let lower = name.to_lowercase();
                     let is_onnx = lower.ends_with(".onnx");
                     match role {
                         Some("teacher") => next.teacher = Some((name, Rc::new(bytes))),
@@ -123,6 +137,12 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
                         },
                     }
                 }
+                if skipped > 0 {
+                    on_error.emit(format!(
+                        "classified the first {MAX_IMAGES_PER_PICK} of {images} images; {skipped} were skipped \
+                         (for a large labelled set, use an IDX pair)"
+                    ));
+                }
                 if let (Some(images), Some(labels)) = (next.idx_images.take(), next.idx_labels.take()) {
                     on_samples.emit(((*images).clone(), (*labels).clone()));
                 }
@@ -139,6 +159,16 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
             input.set_value("");
         });
         html! { <input type="file" {accept} {multiple} {onchange} /> }
+    };
+    let folder_input = {
+        let route = route.clone();
+        let onchange = Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            route.emit((files_of(input.files()), None));
+            input.set_value("");
+        });
+        // webkitdirectory: every browser's folder picker (Chromium, Firefox, Safari).
+        html! { <input type="file" class="folder" webkitdirectory={true} multiple={true} {onchange} /> }
     };
 
     let compare = {
@@ -226,7 +256,7 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
         <section class="byo">
             <h2>{ "Bring your own" }</h2>
             <div class={classes!("dropzone", (*over).then_some("over"))} {ondrop} {ondragover} {ondragleave}>
-                { "Drop files here: two .onnx models (teacher first), a labels file, an IDX images + labels pair, or PNG/JPEG images. Nothing is uploaded." }
+                { "Drop files here: two .onnx models (teacher first), a labels file, an IDX images + labels pair, or PNG/JPEG images. Nothing is uploaded: files are read in this tab." }
             </div>
             <div class="inputs">
                 <label>{ format!("teacher ONNX: {}", name_of(&picked.teacher)) }{ input_for(Some("teacher"), ".onnx", false) }</label>
@@ -234,6 +264,7 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
                 <label>{ format!("labels: {}", picked.labels.as_ref().map(|l| format!("{} classes", l.len())).unwrap_or_else(|| format!("current ({})", props.labels.len()))) }
                     { input_for(None, ".txt,.json", false) }</label>
                 <label>{ "images: IDX pair or PNG/JPEG" }{ input_for(None, ".gz,.idx,.png,.jpg,.jpeg,application/octet-stream", true) }</label>
+                <label>{ "or a whole folder (models, labels, images)" }{ folder_input }</label>
             </div>
             <label class="spec">{ "preprocessing (JSON: fit, scale, mean, std, invert)" }
                 <textarea rows="2" value={(*spec_text).clone()} oninput={on_spec} /></label>

@@ -5,9 +5,11 @@ pub mod bring_your_own;
 pub mod cost_panel;
 pub mod environment;
 pub mod evaluation;
+pub mod export;
 pub mod gallery;
 pub mod ladder_plot;
 pub mod model_cards;
+pub mod presentation;
 pub mod scorecard;
 
 use web_sys::HtmlInputElement;

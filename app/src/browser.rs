@@ -1,0 +1,104 @@
+//! Small pieces of browser glue the view needs: the address bar, downloads, the
+//! clipboard, full screen and the theme attribute. Each reports failure as a sentence
+//! instead of throwing, because all of them can be refused by the browser.
+
+use distillate_engine::share::Theme;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The page's query string, without `?`.
+pub fn query() -> String {
+    web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default().trim_start_matches('?').to_string()
+}
+
+/// Replaces the query in the address bar without reloading or adding a history entry.
+pub fn set_query(query: &str) {
+    let Some(window) = web_sys::window() else { return };
+    let Ok(path) = window.location().pathname() else { return };
+    let url = if query.is_empty() { path } else { format!("{path}?{query}") };
+    if let Ok(history) = window.history() {
+        // A refusal (e.g. a sandboxed frame) only means the link is not updated.
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The page's address, as a link to share.
+pub fn href() -> String {
+    crate::loader::page_url()
+}
+
+/// Offers `content` as a file download named `name`.
+pub fn download(name: &str, mime: &str, content: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    let parts = js_sys::Array::of1(&JsValue::from_str(content));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|_| format!("the browser refused to create {name}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| format!("the browser refused a download URL for {name}"))?;
+    let anchor = document
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+        .ok_or("cannot create a link element")?;
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    // The click has started the download; the object URL is no longer needed.
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// Copies `text` to the clipboard (only available on https and localhost).
+pub fn copy(text: &str) -> Result<(), String> {
+    let navigator = web_sys::window().ok_or("no window")?.navigator();
+    let available = js_sys::Reflect::get(&navigator, &"clipboard".into()).map(|c| !c.is_undefined()).unwrap_or(false);
+    if !available {
+        return Err(
+            "this page cannot use the clipboard (it needs https or localhost); copy the link from the box".into()
+        );
+    }
+    // The promise settles later; a refusal then changes nothing on the page.
+    let _ = navigator.clipboard().write_text(text);
+    Ok(())
+}
+
+/// Asks for full screen (allowed only from a click or key press; refusal is harmless).
+pub fn enter_fullscreen() {
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.request_fullscreen();
+    }
+}
+
+/// Leaves full screen if the page is in it.
+pub fn exit_fullscreen() {
+    if let Some(document) = web_sys::window().and_then(|w| w.document())
+        && document.fullscreen_element().is_some()
+    {
+        document.exit_fullscreen();
+    }
+}
+
+/// Sets `data-theme` on `<html>`; `None` follows the system preference.
+pub fn apply_theme(theme: Option<Theme>) {
+    let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else { return };
+    let _ = match theme {
+        Some(Theme::Dark) => root.set_attribute("data-theme", "dark"),
+        Some(Theme::Light) => root.set_attribute("data-theme", "light"),
+        None => root.remove_attribute("data-theme"),
+    };
+}
+
+/// Whether the system asks for a dark theme.
+pub fn prefers_dark() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .map(|m| m.matches())
+        .unwrap_or(false)
+}
+
+/// Now, as an RFC 3339 timestamp.
+pub fn now_rfc3339() -> String {
+    js_sys::Date::new_0().to_iso_string().into()
+}
