@@ -328,3 +328,37 @@ test('bring your own: a picked folder classifies its images and skips hidden fil
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the site runs under its Content-Security-Policy, which blocks eval', async () => {
+  const html = fs.readFileSync(path.join(dist, 'index.html'), 'utf8');
+  assert.match(html, /http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
+  const { page, problems } = await open();
+  await page.locator('.detail .prediction').first().waitFor({ timeout: 30_000 });
+  // Loading, the worker, wasm and the thumbnails all ran without a policy violation.
+  assert.deepEqual(problems, []);
+  // An injected inline script (what an XSS would try) does not run.
+  const injected = await page.evaluate(() => new Promise((resolve) => {
+    document.addEventListener('securitypolicyviolation', (e) => resolve(`blocked by ${e.violatedDirective}`));
+    const script = document.createElement('script');
+    script.textContent = 'window.__injected = true';
+    document.head.appendChild(script);
+    setTimeout(() => resolve(window.__injected ? 'ran' : 'did not run'), 2000);
+  }));
+  assert.match(injected, /^blocked by script-src/);
+  await page.close();
+});
+
+test('a panic in the worker is reported, and a new worker takes over with the same models', async () => {
+  const { page, problems } = await open('?debug=worker-panic');
+  const errors = page.locator('.errors', { hasText: 'inference worker crashed' });
+  await errors.waitFor({ timeout: 30_000 });
+  assert.match(await errors.innerText(), /deliberate panic/);
+  await page.locator('.detail .prediction').first().waitFor({ timeout: 30_000 });
+  await page.locator('.benchmark button.primary:not([disabled])').click();
+  await page.locator('.benchmark .status', { hasText: 'samples each' }).waitFor({ timeout: 60_000 });
+  assert.ok((await number(page.locator('.benchmark tr.student td').first())) > 0);
+  await page.screenshot({ path: path.join(artifacts, 'worker-restarted.png'), fullPage: true });
+  // The page itself never threw; the dead worker's own trap is the only error logged.
+  assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), []);
+  await page.close();
+});

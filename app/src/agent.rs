@@ -111,6 +111,14 @@ impl Worker for InferenceWorker {
     }
 
     fn received(&mut self, scope: &WorkerScope<Self>, msg: Request, id: HandlerId) {
+        let msg = match msg {
+            Request::Watch { channel } => {
+                PANIC_CHANNEL.with(|c| *c.borrow_mut() = Some(channel));
+                return;
+            }
+            Request::Panic => panic!("a deliberate panic, requested by the page (?debug=worker-panic)"),
+            other => other,
+        };
         let context = request_name(&msg);
         match self.handle(msg, id) {
             Ok(Some(response)) => scope.respond(id, response),
@@ -128,6 +136,32 @@ fn request_name(r: &Request) -> &'static str {
         Request::Benchmark { .. } => "benchmarking",
         Request::Evaluate { .. } => "evaluating",
         Request::Cancel => "cancelling",
+        Request::Watch { .. } => "starting",
+        Request::Panic => "panicking on request",
+    }
+}
+
+thread_local! {
+    /// Where [`announce_panic`] posts; set by [`Request::Watch`].
+    static PANIC_CHANNEL: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Tells the page this worker panicked, then shuts the worker down. Called from the panic
+/// hook: after a panic the module traps and answers nothing more, so the message must leave
+/// before that, on a channel that does not go through the (dead) worker's message codec.
+/// The worker then closes, so messages still queued for it do not run into the trapped
+/// module, and the trap itself is not re-reported to the page: it has been reported once.
+pub fn announce_panic(message: &str) {
+    let Some(name) = PANIC_CHANNEL.with(|c| c.borrow().clone()) else { return };
+    if let Ok(channel) = web_sys::BroadcastChannel::new(&name) {
+        let _ = channel.post_message(&message.into());
+    }
+    if let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() {
+        // `onerror` returning true marks the error handled inside the worker.
+        let handled = wasm_bindgen::closure::Closure::<dyn Fn(wasm_bindgen::JsValue) -> bool>::new(|_| true);
+        scope.set_onerror(Some(handled.as_ref().unchecked_ref()));
+        handled.forget();
+        scope.close();
     }
 }
 
@@ -219,6 +253,8 @@ impl InferenceWorker {
                 self.job = None;
                 Ok(None)
             }
+            // Answered in `received` before they get here.
+            Request::Watch { .. } | Request::Panic => Ok(None),
         }
     }
 

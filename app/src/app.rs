@@ -26,7 +26,7 @@ use crate::components::model_cards::ModelCards;
 use crate::components::presentation::Presentation;
 use crate::components::scorecard::Scorecard;
 use crate::hooks::use_worker;
-use crate::loader::{fetch_bytes, load_manifest, page_url, resolve};
+use crate::loader::{fetch_bytes, load_manifest, page_url, query_param, resolve};
 use crate::protocol::{ModelBlob, Request};
 use crate::state::{Action, LatencySource, State};
 
@@ -35,15 +35,31 @@ pub const DEFAULT_MANIFEST: &str = "static/demo.json";
 /// Sample images shown in the gallery: this many per class.
 const GALLERY_PER_CLASS: usize = 2;
 
+/// A pair as handed to the worker.
+type PairLoad = (ModelBlob, ModelBlob, Vec<String>);
+
+/// What the worker was given, kept here so a restarted worker can be given it again.
+#[derive(Default)]
+pub struct Given {
+    /// The pair last sent, until the worker confirms it loaded.
+    pending: Option<PairLoad>,
+    /// The pair the worker last loaded.
+    pair: Option<PairLoad>,
+    /// The sample set (IDX images, labels).
+    samples: Option<(Vec<u8>, Vec<u8>)>,
+}
+
 /// The page.
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(State::default);
-    let worker = use_worker(state.dispatcher());
+    let worker = use_worker(state.dispatcher(), state.worker_generation);
+    let given = use_mut_ref(Given::default);
 
     {
         let dispatch = state.dispatcher();
         let worker = worker.clone();
+        let given = given.clone();
         use_effect_with((), move |_| {
             let link = match ShareState::from_query(&browser::query()) {
                 Ok(link) => link,
@@ -55,19 +71,48 @@ pub fn app() -> Html {
             let url = link.manifest.clone().unwrap_or_else(|| DEFAULT_MANIFEST.to_string());
             dispatch.dispatch(Action::LinkOpened(link));
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = load_demo(&url, &dispatch, &worker).await {
+                if let Err(e) = load_demo(&url, &dispatch, &worker, &given).await {
                     dispatch.dispatch(Action::Error(e));
                 }
             });
         });
     }
 
+    // The worker confirmed the pair: that is what a restarted worker gets.
+    {
+        let given = given.clone();
+        use_effect_with(state.cards.clone(), move |cards| {
+            let mut given = given.borrow_mut();
+            if cards.is_some()
+                && let Some(pair) = given.pending.take()
+            {
+                given.pair = Some(pair);
+            }
+        });
+    }
+    // A new worker after a crash: give it the models and samples again (before the gallery
+    // below asks it to classify).
+    {
+        let worker = worker.clone();
+        let given = given.clone();
+        use_effect_with(state.worker_generation, move |generation| {
+            if *generation > 0 {
+                let given = given.borrow();
+                if let Some((teacher, student, labels)) = given.pair.clone() {
+                    worker.send(Request::LoadPair { teacher, student, labels });
+                }
+                if let Some((images, labels)) = given.samples.clone() {
+                    worker.send(Request::LoadSamples { images, labels });
+                }
+            }
+        });
+    }
     let gallery: Vec<usize> = state.samples.as_ref().map(|s| gallery_indices(s)).unwrap_or_default();
-    // Classify the gallery whenever a new pair of models is ready.
+    // Classify the gallery whenever a new pair of models is ready, or a new worker has it.
     {
         let worker = worker.clone();
         let gallery = gallery.clone();
-        use_effect_with((state.cards.clone(), gallery.len()), move |(cards, _)| {
+        use_effect_with((state.cards.clone(), gallery.len(), state.worker_generation), move |(cards, _, _)| {
             if cards.is_some() {
                 for index in gallery {
                     worker.send(Request::Classify { index });
@@ -130,20 +175,35 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |t| dispatch.dispatch(Action::Thresholds(t)))
     };
+    // A deliberate worker panic for the end-to-end test of recovery, once models are in.
+    // Read at the first render: the address bar is rewritten to the share link right after.
+    let debug_panic = *use_memo((), |_| query_param("debug").as_deref() == Some("worker-panic"));
+    {
+        let worker = worker.clone();
+        use_effect_with((ready, state.worker_generation), move |(ready, generation)| {
+            if *ready && *generation == 0 && debug_panic {
+                worker.send(Request::Panic);
+            }
+        });
+    }
     let on_pair = {
         let dispatch = state.dispatcher();
         let worker = worker.clone();
-        Callback::from(move |(teacher, student, labels): (ModelBlob, ModelBlob, Vec<String>)| {
+        let given = given.clone();
+        Callback::from(move |(teacher, student, labels): PairLoad| {
             dispatch.dispatch(Action::Loading(Some(format!("Loading {} and {}…", teacher.name, student.name))));
+            given.borrow_mut().pending = Some((teacher.clone(), student.clone(), labels.clone()));
             worker.send(Request::LoadPair { teacher, student, labels });
         })
     };
     let on_samples = {
         let dispatch = state.dispatcher();
         let worker = worker.clone();
+        let given = given.clone();
         Callback::from(move |(images, labels): (Vec<u8>, Vec<u8>)| match LabelledImages::from_idx(&images, &labels) {
             Ok(set) if !set.is_empty() => {
                 dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
+                given.borrow_mut().samples = Some((images.clone(), labels.clone()));
                 worker.send(Request::LoadSamples { images, labels });
             }
             Ok(_) => dispatch.dispatch(Action::Error("the IDX pair holds no images".into())),
@@ -341,6 +401,7 @@ async fn load_demo(
     url: &str,
     dispatch: &UseReducerDispatcher<State>,
     worker: &Rc<WorkerBridge<InferenceWorker>>,
+    given: &Rc<std::cell::RefCell<Given>>,
 ) -> Result<(), String> {
     let manifest_url = resolve(&page_url(), url)?;
     dispatch.dispatch(Action::Loading(Some(format!("Loading {manifest_url}…"))));
@@ -358,17 +419,17 @@ async fn load_demo(
     dispatch.dispatch(Action::Loading(Some("Loading the models…".into())));
     let teacher_bytes = fetch_bytes(&teacher_url).await?;
     let student_bytes = fetch_bytes(&student_url).await?;
-    worker.send(Request::LoadPair {
-        teacher: ModelBlob { name: teacher.name, bytes: teacher_bytes, preprocess: teacher.preprocess },
-        student: ModelBlob { name: student.name, bytes: student_bytes, preprocess: student.preprocess },
-        labels,
-    });
+    let teacher = ModelBlob { name: teacher.name, bytes: teacher_bytes, preprocess: teacher.preprocess };
+    let student = ModelBlob { name: student.name, bytes: student_bytes, preprocess: student.preprocess };
+    given.borrow_mut().pending = Some((teacher.clone(), student.clone(), labels.clone()));
+    worker.send(Request::LoadPair { teacher, student, labels });
 
     if let Some(samples) = samples {
         let images = fetch_bytes(&resolve(&manifest_url, &samples.images)?).await?;
         let labels = fetch_bytes(&resolve(&manifest_url, &samples.labels)?).await?;
         let set = LabelledImages::from_idx(&images, &labels).map_err(|e| format!("sample set: {e}"))?;
         dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
+        given.borrow_mut().samples = Some((images.clone(), labels.clone()));
         worker.send(Request::LoadSamples { images, labels });
     }
     Ok(())

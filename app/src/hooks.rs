@@ -3,23 +3,56 @@
 use std::rc::Rc;
 
 use gloo_worker::{Spawnable, WorkerBridge};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::agent::InferenceWorker;
+use crate::protocol::Request;
 use crate::state::{Action, State};
 
 /// Worker script emitted by Trunk next to the page (`data-type="worker"`, no-modules target).
 pub const WORKER_SCRIPT: &str = "worker.js";
 
-/// Starts the inference worker once, routing its answers into the reducer.
+/// Starts the inference worker, and a fresh one whenever `generation` changes (after a
+/// crash), routing its answers — and its last words if it panics — into the reducer.
 #[hook]
-pub fn use_worker(dispatch: UseReducerDispatcher<State>) -> Rc<WorkerBridge<InferenceWorker>> {
-    use_memo((), move |_| {
+pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> Rc<WorkerBridge<InferenceWorker>> {
+    let channel = {
+        let dispatch = dispatch.clone();
+        use_memo((), move |_| watch_for_panics(dispatch))
+    };
+    use_memo(generation, move |_| {
         let url =
             crate::loader::resolve(&crate::loader::page_url(), WORKER_SCRIPT).unwrap_or_else(|_| WORKER_SCRIPT.into());
-        InferenceWorker::spawner()
+        let bridge = InferenceWorker::spawner()
             .callback(move |response| dispatch.dispatch(Action::Worker(response)))
             .as_module(false)
-            .spawn(&url)
+            .spawn(&url);
+        bridge.send(Request::Watch { channel: (*channel).clone() });
+        bridge
     })
+}
+
+/// Opens a `BroadcastChannel` with a name unique to this page and reports every message on
+/// it as a worker crash. A panicking worker cannot answer through gloo-worker any more (its
+/// module has trapped), so it posts here from its panic hook instead.
+fn watch_for_panics(dispatch: UseReducerDispatcher<State>) -> String {
+    let name = format!("distillate-worker-{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64);
+    match web_sys::BroadcastChannel::new(&name) {
+        Ok(channel) => {
+            let on_message = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                let message = e.data().as_string().unwrap_or_else(|| "an unknown panic".into());
+                dispatch.dispatch(Action::WorkerCrashed(message));
+            });
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            // Both live as long as the page: the channel must stay open to hear a crash.
+            on_message.forget();
+            std::mem::forget(channel);
+        }
+        Err(_) => dispatch.dispatch(Action::Error(
+            "this browser has no BroadcastChannel: a crashed worker cannot be detected and restarted".into(),
+        )),
+    }
+    name
 }

@@ -35,6 +35,11 @@ pub enum Request {
     Evaluate { limit: usize },
     /// Stop the running benchmark or evaluation.
     Cancel,
+    /// Announce a panic on this `BroadcastChannel` before the worker dies, so the page can
+    /// report it and start a new worker (sent first to every worker).
+    Watch { channel: String },
+    /// Panic on purpose: how the end-to-end suite tests recovery (`?debug=worker-panic`).
+    Panic,
 }
 
 /// One model's answer for one image.
@@ -120,12 +125,18 @@ mod tests {
             let back: Response = bincode::deserialize(&bincode::serialize(&r).expect("encodes")).expect("decodes");
             assert_eq!(back, r);
         }
-        let request = Request::LoadPair {
-            teacher: ModelBlob { name: "t".into(), bytes: vec![1, 2], preprocess: PreprocessSpec::imagenet() },
-            student: ModelBlob { name: "s".into(), bytes: vec![3], preprocess: PreprocessSpec::default() },
-            labels: vec!["a".into(), "b".into()],
-        };
-        let back: Request = bincode::deserialize(&bincode::serialize(&request).expect("encodes")).expect("decodes");
-        assert_eq!(back, request);
+        let requests = vec![
+            Request::LoadPair {
+                teacher: ModelBlob { name: "t".into(), bytes: vec![1, 2], preprocess: PreprocessSpec::imagenet() },
+                student: ModelBlob { name: "s".into(), bytes: vec![3], preprocess: PreprocessSpec::default() },
+                labels: vec!["a".into(), "b".into()],
+            },
+            Request::Watch { channel: "distillate-1".into() },
+            Request::Panic,
+        ];
+        for request in requests {
+            let back: Request = bincode::deserialize(&bincode::serialize(&request).expect("encodes")).expect("decodes");
+            assert_eq!(back, request);
+        }
     }
 }

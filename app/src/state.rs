@@ -108,6 +108,8 @@ pub struct State {
     pub slide: usize,
     /// A short confirmation (link copied, file saved).
     pub notice: Option<String>,
+    /// Workers started so far minus one: bumped when a worker crashes, which starts a new one.
+    pub worker_generation: usize,
 }
 
 impl State {
@@ -210,6 +212,8 @@ pub enum Action {
     Slide(usize),
     /// Show or clear a short confirmation.
     Notice(Option<String>),
+    /// The worker panicked (its message); a new one is started.
+    WorkerCrashed(String),
 }
 
 impl Reducible for State {
@@ -273,6 +277,22 @@ impl Reducible for State {
             Action::Theme(t) => s.theme = t,
             Action::Slide(n) => s.slide = n,
             Action::Notice(n) => s.notice = n,
+            Action::WorkerCrashed(message) => {
+                s.errors.push(format!(
+                    "The inference worker crashed ({message}). A new one was started and the models are loaded \
+                     again; a benchmark or evaluation that was running was stopped — run it again."
+                ));
+                s.worker_generation += 1;
+                s.worker = None;
+                s.loading = None;
+                // A job cut short has no result; finished ones still describe these models.
+                if s.bench.as_ref().is_some_and(|b| b.phase != Phase::Done) {
+                    s.bench = None;
+                }
+                if s.eval.as_ref().is_some_and(|e| !e.finished()) {
+                    s.eval = None;
+                }
+            }
             Action::Worker(response) => match response {
                 Response::Ready(info) => s.worker = Some(info),
                 Response::Loaded { names, labels, teacher, student, load_ms } => {
@@ -375,6 +395,15 @@ mod tests {
         let state = loaded("orders_per_day=-1");
         assert_eq!(state.cost, manifest().cost);
         assert!(state.errors[0].contains("cost inputs were not used"), "{:?}", state.errors);
+    }
+
+    #[test]
+    fn a_worker_crash_starts_a_new_worker_and_drops_only_the_cut_short_job() {
+        let state = loaded("");
+        let state = state.reduce(Action::StartEval(100)).reduce(Action::WorkerCrashed("boom".into()));
+        assert_eq!(state.worker_generation, 1);
+        assert!(state.eval.is_none());
+        assert!(state.errors[0].contains("boom") && state.errors[0].contains("new one was started"));
     }
 
     #[test]

@@ -1,0 +1,16 @@
+import { chromium } from 'playwright-core';
+import http from 'node:http'; import fs from 'node:fs'; import path from 'node:path';
+const dist = path.resolve('../dist');
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
+const server = http.createServer((req, res) => { const u = new URL(req.url, 'http://x'); const f = path.join(dist, u.pathname === '/' ? '/index.html' : u.pathname);
+  if (!fs.existsSync(f)) { res.writeHead(404); res.end(); return; } res.writeHead(200, { 'content-type': TYPES[path.extname(f)] || 'application/octet-stream' }); fs.createReadStream(f).pipe(res); });
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new','--no-sandbox','--disable-gpu'] });
+const p = await b.newPage();
+p.on('console', (m) => console.log('page console', m.type(), m.text().slice(0, 300)));
+p.on('pageerror', (e) => console.log('pageerror', e.message));
+p.on('worker', (w) => { console.log('worker', w.url().slice(0, 80)); w.on('console', (m) => console.log('worker console', m.type(), m.text().slice(0, 300))); });
+await p.goto(`http://127.0.0.1:${server.address().port}/${process.argv[2] || ''}`);
+await p.waitForTimeout(8000);
+console.log((await p.locator('.errors').allInnerTexts()).join('\n'));
+await b.close(); server.close();
