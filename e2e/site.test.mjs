@@ -273,8 +273,9 @@ test('a build under a non-root public URL loads its models and samples', async (
   await page.close();
 });
 
-/** A `size`×`size` grayscale PNG of a bright square on black. */
-function png(size, seed) {
+/** A `size`×`size` grayscale PNG of a bright square on black; `claim` overrides the
+ * header's width and height (the pixel data stays `size`×`size`). */
+function png(size, seed, claim = size) {
   const crcTable = Array.from({ length: 256 }, (_, n) => {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -294,8 +295,8 @@ function png(size, seed) {
     return out;
   };
   const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
+  header.writeUInt32BE(claim, 0);
+  header.writeUInt32BE(claim, 4);
   header[8] = 8; // bit depth
   header[9] = 0; // grayscale
   const rows = [];
@@ -360,5 +361,73 @@ test('a panic in the worker is reported, and a new worker takes over with the sa
   await page.screenshot({ path: path.join(artifacts, 'worker-restarted.png'), fullPage: true });
   // The page itself never threw; the dead worker's own trap is the only error logged.
   assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), []);
+  await page.close();
+});
+
+test('hostile input: every bad file or value gets a message naming it, and the loaded pair stays usable', async () => {
+  const bad = path.join(artifacts, 'bad');
+  fs.rmSync(bad, { recursive: true, force: true });
+  fs.mkdirSync(bad, { recursive: true });
+  const random = (n, seed) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 251));
+  const good = png(28, 1);
+  const files = {
+    'empty.onnx': Buffer.alloc(0),
+    'truncated.onnx': fs.readFileSync(path.join(artifacts, 'byo', 'teacher.onnx')).subarray(0, 300),
+    'corrupt.png': Buffer.concat([good.subarray(0, 40), random(200, 1)]),
+    'huge.png': png(28, 1, 20_000),
+    'notes.bin': random(1000, 2),
+    'labels.json': Buffer.from('{"labels": ['),
+    'fine.png': good,
+  };
+  for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(bad, name), bytes);
+
+  const { page } = await open();
+  await page.locator('.detail .prediction').first().waitFor({ timeout: 30_000 });
+  const teacherName = await page.locator('.card.teacher h3').innerText();
+  const inputs = page.locator('.byo .inputs input[type=file]');
+  const expectError = async (pattern) => {
+    await page.locator('.errors', { hasText: pattern }).waitFor({ timeout: 30_000 });
+    await page.locator('.errors button').click();
+  };
+
+  // Models: an empty file, a truncated one, and a pair whose class counts differ.
+  for (const [teacher, student, pattern] of [
+    ['empty.onnx', path.join(artifacts, 'byo', 'student.onnx'), /not an ONNX model/],
+    ['truncated.onnx', path.join(artifacts, 'byo', 'student.onnx'), /teacher 'truncated.onnx'/],
+    [path.join(artifacts, 'byo', 'teacher.onnx'), path.join(artifacts, "byo", "student5.onnx"), /the teacher has 10 classes and the student 5/],
+  ]) {
+    await inputs.nth(0).setInputFiles(path.isAbsolute(teacher) ? teacher : path.join(bad, teacher));
+    await inputs.nth(1).setInputFiles(student);
+    await page.locator('.byo label', { hasText: `student ONNX: ${path.basename(student)}` }).waitFor({ timeout: 10_000 });
+    await page.locator('.byo button.primary').click();
+    await expectError(pattern);
+  }
+  // Images and other files, through the images picker.
+  await inputs.nth(3).setInputFiles(path.join(bad, 'corrupt.png'));
+  await expectError(/corrupt\.png: cannot decode image/);
+  await inputs.nth(3).setInputFiles(path.join(bad, 'huge.png'));
+  await expectError(/huge\.png: image is 20000×20000 pixels, over the/);
+  await inputs.nth(3).setInputFiles(path.join(bad, 'notes.bin'));
+  await expectError(/notes\.bin: not a model/);
+  await inputs.nth(2).setInputFiles(path.join(bad, 'labels.json'));
+  await expectError(/labels\.json: invalid/);
+  // Absurd cost inputs are named where they are typed.
+  const orders = page.locator('.cost .inputs input').first();
+  for (const value of ['-5', '1e300']) {
+    await orders.fill(value);
+    await orders.press('Enter');
+    await page.locator('.cost .error').waitFor({ timeout: 10_000 });
+    assert.match(await page.locator('.cost .error').innerText(), /orders per day/);
+  }
+  await orders.fill('40000');
+  await orders.press('Enter');
+
+  // After all that, the bundled pair is still loaded and still answers.
+  assert.equal(await page.locator('.card.teacher h3').innerText(), teacherName);
+  await inputs.nth(3).setInputFiles(path.join(bad, 'fine.png'));
+  await page.locator('.byo table.stats tr', { hasText: 'fine.png' }).waitFor({ timeout: 30_000 });
+  await page.locator('.benchmark button.primary').click();
+  await page.locator('.benchmark .status', { hasText: 'samples each' }).waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: path.join(artifacts, 'hostile-input.png'), fullPage: true });
   await page.close();
 });
