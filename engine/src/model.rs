@@ -94,6 +94,7 @@ impl Model {
         }
 
         check_operators(graph)?;
+        check_outputs_are_produced(graph)?;
         let (channels, height, width, batch) = check_input(graph)?;
 
         let inference = tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| Error::Model(format!("{e:#}")))?;
@@ -235,6 +236,22 @@ fn check_operators(graph: &pb::GraphProto) -> Result<()> {
     missing.sort();
     missing.dedup();
     if missing.is_empty() { Ok(()) } else { Err(Error::UnsupportedOperator(missing.join(", "))) }
+}
+
+/// Every graph output must be computed by something in the graph. tract assumes so and
+/// panics otherwise (found by fuzzing: `tests/fuzz/model_load-output-without-producer.onnx`).
+fn check_outputs_are_produced(graph: &pb::GraphProto) -> Result<()> {
+    let produced: std::collections::HashSet<&str> = graph
+        .node
+        .iter()
+        .flat_map(|n| n.output.iter().map(String::as_str))
+        .chain(graph.input.iter().map(|i| i.name.as_str()))
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .collect();
+    match graph.output.iter().find(|o| !produced.contains(o.name.as_str())) {
+        Some(o) => Err(Error::BadOutput(format!("graph output '{}' is not produced by any node", o.name))),
+        None => Ok(()),
+    }
 }
 
 /// The one real input (graph inputs that are not initializers) as (C, H, W, batch).
@@ -403,6 +420,18 @@ mod tests {
         assert_eq!(card.batch, BatchDim::Fixed(1));
         assert_eq!(card.operators.get("Conv"), Some(&2));
         assert_eq!(card.input_label(), "1×28×28");
+    }
+
+    #[test]
+    fn fuzz_regression_output_without_producer_is_refused_not_a_panic() {
+        let bytes = include_bytes!("../tests/fuzz/model_load-output-without-producer.onnx");
+        let err = Model::load(bytes).expect_err("refused");
+        assert!(err.to_string().contains("is not produced by any node") || matches!(err, Error::NotOnnx(_)), "{err}");
+        // The same defect built on purpose: a valid model whose output name dangles.
+        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
+        proto.graph.as_mut().expect("graph").output[0].name = "nowhere".into();
+        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        assert_eq!(err, Error::BadOutput("graph output 'nowhere' is not produced by any node".into()));
     }
 
     #[test]

@@ -20,6 +20,9 @@ use crate::verdict::Thresholds;
 
 /// Longest query accepted (browsers keep far longer URLs; no real link needs more).
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+/// Longest manifest URL a link may carry. Escaping can triple it when the link is written
+/// back, and the written link must stay under [`MAX_QUERY_BYTES`].
+pub const MAX_MANIFEST_URL_BYTES: usize = 2 * 1024;
 
 /// Which layout the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -153,6 +156,12 @@ impl ShareState {
             let value = decode(value)?;
             match key.as_str() {
                 "manifest" if value.is_empty() => return Err(invalid("manifest is empty".into())),
+                "manifest" if value.len() > MAX_MANIFEST_URL_BYTES => {
+                    return Err(invalid(format!(
+                        "the manifest URL is {} bytes; the limit is {MAX_MANIFEST_URL_BYTES}",
+                        value.len()
+                    )));
+                }
                 "manifest" => state.manifest = Some(value),
                 "view" => {
                     state.view = match value.as_str() {
@@ -224,9 +233,10 @@ fn latency(key: &str, value: &str) -> Result<f64> {
     if v > 0.0 { Ok(v) } else { Err(invalid(format!("{key} = {value}: a latency must be positive"))) }
 }
 
-/// Shortest text that parses back to the same `f64`.
+/// Shortest text that parses back to the same `f64`: plain for everyday magnitudes
+/// (`40000`, `0.97`), with an exponent beyond them so no number takes hundreds of digits.
 fn number(v: f64) -> String {
-    format!("{v}")
+    if v != 0.0 && !(1e-5..1e16).contains(&v.abs()) { format!("{v:e}") } else { format!("{v}") }
 }
 
 /// Percent-encodes everything but unreserved characters and the few a query may hold
@@ -356,6 +366,39 @@ mod tests {
         let link = ShareState::from_query("orders_per_day=-5&min_agreement=2").expect("parses");
         assert!(link.apply_cost(&CostInputs::mission()).is_err());
         assert!(link.apply_thresholds(&Thresholds::default()).is_err());
+    }
+
+    #[test]
+    fn fuzz_regression_a_link_written_back_stays_readable() {
+        // Found by fuzzing: a long manifest URL that re-escaped past the query limit.
+        let found = include_bytes!("../tests/fuzz/link-rewritten-over-limit.txt");
+        if let Ok(link) = ShareState::from_query(&String::from_utf8_lossy(found)) {
+            assert_eq!(ShareState::from_query(&link.to_query()).expect("written link parses"), link);
+        }
+        // The worst case by construction: the longest manifest, every byte escaped.
+        let manifest = "é".repeat(MAX_MANIFEST_URL_BYTES / 2);
+        let link = ShareState::capture(
+            Some(&manifest),
+            &CostInputs::mission(),
+            &Thresholds::default(),
+            Some((1e-300, 1.7976931348623157e308)),
+            View::Present,
+            Some(Theme::Light),
+        );
+        let query = link.to_query();
+        assert!(query.len() <= MAX_QUERY_BYTES, "{} bytes", query.len());
+        assert_eq!(ShareState::from_query(&query).expect("parses"), link);
+        assert!(ShareState::from_query(&format!("manifest={}", "a".repeat(MAX_MANIFEST_URL_BYTES + 1))).is_err());
+    }
+
+    #[test]
+    fn numbers_stay_short_and_exact() {
+        for v in [40_000.0, 0.97, 0.05, 1e300, -2.5e-300, 1.7976931348623157e308, 123456789.125] {
+            let text = number(v);
+            assert!(text.len() <= 25, "{text}");
+            assert_eq!(text.parse::<f64>().expect("parses"), v);
+        }
+        assert_eq!(number(40_000.0), "40000");
     }
 
     proptest! {
