@@ -394,10 +394,11 @@ test('hostile input: every bad file or value gets a message naming it, and the l
   for (const [teacher, student, pattern] of [
     ['empty.onnx', path.join(artifacts, 'byo', 'student.onnx'), /not an ONNX model/],
     ['truncated.onnx', path.join(artifacts, 'byo', 'student.onnx'), /teacher 'truncated.onnx'/],
-    [path.join(artifacts, 'byo', 'teacher.onnx'), path.join(artifacts, "byo", "student5.onnx"), /the teacher has 10 classes and the student 5/],
+    [path.join(artifacts, 'byo', 'teacher.onnx'), path.join(artifacts, 'byo', 'student5.onnx'), /the teacher has 10 classes and the student 5/],
   ]) {
     await inputs.nth(0).setInputFiles(path.isAbsolute(teacher) ? teacher : path.join(bad, teacher));
     await inputs.nth(1).setInputFiles(student);
+    await page.locator('.byo label', { hasText: `teacher ONNX: ${path.basename(teacher)}` }).waitFor({ timeout: 10_000 });
     await page.locator('.byo label', { hasText: `student ONNX: ${path.basename(student)}` }).waitFor({ timeout: 10_000 });
     await page.locator('.byo button.primary').click();
     await expectError(pattern);
