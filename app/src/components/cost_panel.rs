@@ -55,9 +55,13 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
     };
     let mission_latency = props.on_latency.reform(|_| LatencySource::Typed(112.0, 78.0));
     let measured = props.on_latency.reform(|_| LatencySource::Measured);
-    let result = match props.latency {
-        None => html! { <p class="note">{ "Run the benchmark, or type the latencies of your target device." }</p> },
-        Some((t, s, source)) => match compare(&props.inputs, t, s) {
+    // Bad inputs are named as soon as they are typed, latency or not.
+    let result = match (props.inputs.check(), props.latency) {
+        (Err(e), _) => html! { <p class="error">{ e.to_string() }</p> },
+        (Ok(()), None) => {
+            html! { <p class="note">{ "Run the benchmark, or type the latencies of your target device." }</p> }
+        }
+        (Ok(()), Some((t, s, source))) => match compare(&props.inputs, t, s) {
             Err(e) => html! { <p class="error">{ e.to_string() }</p> },
             Ok(c) => html! {
                 <>
