@@ -95,6 +95,7 @@ impl Model {
 
         check_operators(graph)?;
         check_outputs_are_produced(graph)?;
+        check_window_attributes(graph)?;
         let (channels, height, width, batch) = check_input(graph)?;
 
         let inference = tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| Error::Model(format!("{e:#}")))?;
@@ -252,6 +253,60 @@ fn check_outputs_are_produced(graph: &pb::GraphProto) -> Result<()> {
         Some(o) => Err(Error::BadOutput(format!("graph output '{}' is not produced by any node", o.name))),
         None => Ok(()),
     }
+}
+
+/// Largest kernel, stride, dilation or padding accepted on a convolution or pooling: far
+/// beyond any image model, small enough that shape arithmetic cannot overflow.
+const MAX_WINDOW: i64 = 1 << 16;
+
+/// Convolution and pooling window attributes must be positive (pads non-negative) and sane.
+/// tract computes output sizes as `(kernel - 1) * dilation + 1` on unsigned integers and
+/// overflows on a zero kernel (found by fuzzing: `tests/fuzz/model_load-zero-kernel.onnx`);
+/// a zero-sized convolution weight is the same defect in another form.
+fn check_window_attributes(graph: &pb::GraphProto) -> Result<()> {
+    const WINDOWED: [&str; 5] = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool"];
+    let weights: std::collections::HashMap<&str, &pb::TensorProto> =
+        graph.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
+    for node in graph.node.iter().filter(|n| WINDOWED.contains(&n.op_type.as_str())) {
+        let name =
+            if node.name.is_empty() { node.op_type.clone() } else { format!("{} '{}'", node.op_type, node.name) };
+        // Spatial rank: from the weight when it is known, else from the first window attribute.
+        let weight = node.input.get(1).and_then(|w| weights.get(w.as_str()));
+        let mut rank = weight.filter(|_| node.op_type.starts_with("Conv")).map(|w| w.dims.len().saturating_sub(2));
+        for attr in &node.attribute {
+            let (least, per_axis) = match attr.name.as_str() {
+                "kernel_shape" | "strides" | "dilations" => (1, 1),
+                "pads" => (0, 2),
+                _ => continue,
+            };
+            if let Some(v) = attr.ints.iter().find(|v| !(least..=MAX_WINDOW).contains(*v)) {
+                return Err(Error::Model(format!(
+                    "{name} has {} value {v}; it must be from {least} to {MAX_WINDOW}",
+                    attr.name
+                )));
+            }
+            // tract indexes these per spatial axis (found by fuzzing: `model_load-pads-length.onnx`).
+            let axes = *rank.get_or_insert(attr.ints.len() / per_axis);
+            if attr.ints.len() != axes * per_axis || axes == 0 {
+                return Err(Error::Model(format!(
+                    "{name} has {} {} value(s) for {axes} spatial axes; it needs {}",
+                    attr.name,
+                    attr.ints.len(),
+                    axes * per_axis
+                )));
+            }
+        }
+        if node.op_type.starts_with("Conv")
+            && let Some(w) = weight
+            && w.dims.iter().any(|d| *d < 1)
+        {
+            return Err(Error::Model(format!(
+                "{name} has a weight of shape {:?}; every dimension must be ≥ 1",
+                w.dims
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The one real input (graph inputs that are not initializers) as (C, H, W, batch).
@@ -432,6 +487,32 @@ mod tests {
         proto.graph.as_mut().expect("graph").output[0].name = "nowhere".into();
         let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
         assert_eq!(err, Error::BadOutput("graph output 'nowhere' is not produced by any node".into()));
+    }
+
+    #[test]
+    fn fuzz_regression_zero_kernel_is_refused_not_an_overflow() {
+        let bytes = include_bytes!("../tests/fuzz/model_load-zero-kernel.onnx");
+        assert!(Model::load(bytes).is_err());
+        // The same defect built on purpose: a max-pool with a 0×0 window.
+        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
+        let graph = proto.graph.as_mut().expect("graph");
+        let pool = graph.node.iter_mut().find(|n| n.op_type == "MaxPool").expect("the test CNN has a max-pool");
+        let kernel = pool.attribute.iter_mut().find(|a| a.name == "kernel_shape").expect("kernel_shape");
+        kernel.ints = vec![0, 0];
+        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        assert!(err.to_string().contains("kernel_shape value 0; it must be from 1"), "{err}");
+    }
+
+    #[test]
+    fn fuzz_regression_pads_of_the_wrong_length_are_refused_not_a_panic() {
+        let bytes = include_bytes!("../tests/fuzz/model_load-pads-length.onnx");
+        assert!(Model::load(bytes).is_err());
+        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
+        let graph = proto.graph.as_mut().expect("graph");
+        let conv = graph.node.iter_mut().find(|n| n.op_type == "Conv").expect("the test CNN has a conv");
+        conv.attribute.iter_mut().find(|a| a.name == "pads").expect("pads").ints = vec![1, 1, 1];
+        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        assert!(err.to_string().contains("pads 3 value(s) for 2 spatial axes; it needs 4"), "{err}");
     }
 
     #[test]
