@@ -95,6 +95,7 @@ impl Model {
 
         check_operators(graph)?;
         check_outputs_are_produced(graph)?;
+        check_arity(graph)?;
         check_window_attributes(graph)?;
         let (channels, height, width, batch) = check_input(graph)?;
 
@@ -253,6 +254,47 @@ fn check_outputs_are_produced(graph: &pb::GraphProto) -> Result<()> {
         Some(o) => Err(Error::BadOutput(format!("graph output '{}' is not produced by any node", o.name))),
         None => Ok(()),
     }
+}
+
+/// Inputs an operator needs at least, for operators whose count does not depend on the
+/// opset; every other operator but a source needs one.
+const MIN_INPUTS: [(&str, usize); 14] = [
+    ("Conv", 2),
+    ("ConvTranspose", 2),
+    ("Gemm", 2),
+    ("MatMul", 2),
+    ("Add", 2),
+    ("Sub", 2),
+    ("Mul", 2),
+    ("Div", 2),
+    ("Pow", 2),
+    ("PRelu", 2),
+    ("Gather", 2),
+    ("Expand", 2),
+    ("Where", 3),
+    ("BatchNormalization", 5),
+];
+/// Operators that take no input.
+const SOURCES: [&str; 3] = ["Constant", "RandomNormal", "RandomUniform"];
+
+/// Every node has the inputs its operator reads and at least one output. tract's operators
+/// index their inputs without checking and panic on a short list (found by fuzzing:
+/// `tests/fuzz/model_load-node-without-input.onnx`).
+fn check_arity(graph: &pb::GraphProto) -> Result<()> {
+    for node in &graph.node {
+        let op = node.op_type.as_str();
+        let least =
+            MIN_INPUTS.iter().find(|(o, _)| *o == op).map(|(_, n)| *n).unwrap_or(usize::from(!SOURCES.contains(&op)));
+        let given = node.input.iter().take(least).filter(|i| !i.is_empty()).count();
+        let name = if node.name.is_empty() { op.to_string() } else { format!("{op} '{}'", node.name) };
+        if given < least {
+            return Err(Error::Model(format!("{name} has {given} of the {least} inputs it needs")));
+        }
+        if node.output.first().is_none_or(|o| o.is_empty()) {
+            return Err(Error::Model(format!("{name} has no output")));
+        }
+    }
+    Ok(())
 }
 
 /// Largest kernel, stride, dilation or padding accepted on a convolution or pooling: far
@@ -513,6 +555,18 @@ mod tests {
         conv.attribute.iter_mut().find(|a| a.name == "pads").expect("pads").ints = vec![1, 1, 1];
         let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
         assert!(err.to_string().contains("pads 3 value(s) for 2 spatial axes; it needs 4"), "{err}");
+    }
+
+    #[test]
+    fn fuzz_regression_a_node_without_its_inputs_is_refused_not_a_panic() {
+        let bytes = include_bytes!("../tests/fuzz/model_load-node-without-input.onnx");
+        assert!(Model::load(bytes).is_err());
+        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
+        let graph = proto.graph.as_mut().expect("graph");
+        let conv = graph.node.iter_mut().find(|n| n.op_type == "Conv").expect("the test CNN has a conv");
+        conv.input.truncate(1);
+        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        assert!(err.to_string().contains("has 1 of the 2 inputs it needs"), "{err}");
     }
 
     #[test]
