@@ -28,7 +28,7 @@ use crate::components::scorecard::Scorecard;
 use crate::hooks::use_worker;
 use crate::loader::{fetch_bytes, load_manifest, page_url, query_param, resolve};
 use crate::protocol::{ModelBlob, Request};
-use crate::state::{Action, LatencySource, State};
+use crate::state::{Action, State};
 
 /// Manifest loaded when the URL names none.
 pub const DEFAULT_MANIFEST: &str = "static/demo.json";
@@ -127,17 +127,6 @@ pub fn app() -> Html {
     use_effect_with(state.theme, |theme| browser::apply_theme(*theme));
 
     let ready = state.cards.is_some() && state.samples.is_some();
-    // A shared link restores settings, not numbers: measure latency again, here.
-    {
-        let dispatch = state.dispatcher();
-        let worker = worker.clone();
-        use_effect_with((ready, state.from_link), move |(ready, from_link)| {
-            if *ready && *from_link {
-                dispatch.dispatch(Action::StartBench);
-                worker.send(Request::Benchmark { config: browser_bench_config() });
-            }
-        });
-    }
     let labels = state.labels.clone();
     let on_select = {
         let dispatch = state.dispatcher();
@@ -151,6 +140,15 @@ pub fn app() -> Html {
             worker.send(Request::Benchmark { config: browser_bench_config() });
         })
     };
+    // A shared link restores settings, not numbers: measure latency again, here.
+    {
+        let on_bench = on_bench.clone();
+        use_effect_with((ready, state.from_link()), move |(ready, from_link)| {
+            if *ready && *from_link {
+                on_bench.emit(());
+            }
+        });
+    }
     let on_eval = {
         let dispatch = state.dispatcher();
         let worker = worker.clone();
@@ -248,11 +246,7 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |n: usize| dispatch.dispatch(Action::Slide(n)))
     };
-    let link = {
-        let base = page_url();
-        let path = base.split(['?', '#']).next().unwrap_or_default().to_string();
-        if query.is_empty() { path } else { format!("{path}?{query}") }
-    };
+    let link = browser::page_with_query(&query);
     let on_copy = {
         let dispatch = state.dispatcher();
         let link = link.clone();
@@ -277,21 +271,14 @@ pub fn app() -> Html {
             }
         })
     };
+    let verdict = verdict(&state);
     let present = state.view == View::Present;
     let presentation = present.then(|| {
         let running_bench = state.bench.as_ref().filter(|b| b.phase != Phase::Done).map(|b| b.progress);
         let running_eval = state.eval.as_ref().filter(|e| !e.finished()).map(|e| (e.done, e.total));
         let finished_eval = state.eval.as_ref().filter(|e| e.finished()).and_then(|e| e.summary.clone());
         let cost = match state.cost_latency() {
-            Some((t, s, source)) => compare(&state.cost, t, s)
-                .map(|c| {
-                    let label = match source {
-                        LatencySource::Measured => "measured in this browser",
-                        LatencySource::Typed(..) => "typed in for the target device",
-                    };
-                    (c, label)
-                })
-                .map_err(|e| e.to_string()),
+            Some((t, s, source)) => compare(&state.cost, t, s).map(|c| (c, source.describe())).map_err(|e| e.to_string()),
             None => Err("No latency yet — press b to run the benchmark, or type a target-device latency in the cost panel.".into()),
         };
         let on_bench = on_bench.clone();
@@ -300,20 +287,14 @@ pub fn app() -> Html {
         html! {
             <Presentation names={state.names.clone().unwrap_or_default()} cards={state.cards.clone()}
                 latency={state.latency()} bench_progress={running_bench} eval={finished_eval} eval_progress={running_eval}
-                {cost} verdict={verdict(&state)} slide={state.slide} {dark} on_slide={on_slide.clone()}
+                {cost} verdict={verdict.clone()} slide={state.slide} {dark} on_slide={on_slide.clone()}
                 on_exit={on_exit.clone()} on_theme={on_theme.clone()}
                 on_bench={Callback::from(move |_: ()| if ready { on_bench.emit(()) })}
                 on_eval={Callback::from(move |_: ()| if ready && available > 0 { on_eval.emit(available) })} />
         }
     });
-    let header_theme = {
-        let on_theme = on_theme.clone();
-        Callback::from(move |_: MouseEvent| on_theme.emit(()))
-    };
-    let header_present = {
-        let on_present = on_present.clone();
-        Callback::from(move |_: MouseEvent| on_present.emit(()))
-    };
+    let header_theme = on_theme.reform(|_: MouseEvent| ());
+    let header_present = on_present.reform(|_: MouseEvent| ());
 
     // Training cards describe the manifest's models only, not a pair the person brought.
     let training = |id: Option<&str>| {
@@ -348,7 +329,7 @@ pub fn app() -> Html {
                 </div>
             }
             if let Some(what) = &state.loading { <p class="loading">{ what.clone() }</p> }
-            if state.from_link {
+            if state.from_link() {
                 <p class="from-link" role="status">{ "Opened from a shared link: its settings are restored. \
                     Latency and accuracy are not carried by links — they are measured again, here, in your browser." }</p>
             }
@@ -369,9 +350,9 @@ pub fn app() -> Html {
             </div>
             <div class="grid">
                 <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency} />
-                <Scorecard verdict={verdict(&state)} thresholds={state.thresholds.clone()} on_change={on_thresholds} />
+                <Scorecard verdict={verdict.clone()} thresholds={state.thresholds.clone()} on_change={on_thresholds} />
             </div>
-            <Export link={link} ready={state.cards.is_some()} measured={verdict(&state).is_ok()}
+            <Export link={link} ready={state.cards.is_some()} measured={verdict.is_ok()}
                 notice={state.notice.clone()} {on_copy} {on_export} {on_present} />
             <BringYourOwn labels={labels.clone()} {preprocess} own_images={state.own_images.clone()}
                 {on_pair} {on_samples} {on_image} {on_error} />

@@ -10,20 +10,19 @@ pub fn query() -> String {
     web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default().trim_start_matches('?').to_string()
 }
 
-/// Replaces the query in the address bar without reloading or adding a history entry.
-pub fn set_query(query: &str) {
-    let Some(window) = web_sys::window() else { return };
-    let Ok(path) = window.location().pathname() else { return };
-    let url = if query.is_empty() { path } else { format!("{path}?{query}") };
-    if let Ok(history) = window.history() {
-        // A refusal (e.g. a sandboxed frame) only means the link is not updated.
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
-    }
+/// This page's address with `query` in place of its query and fragment.
+pub fn page_with_query(query: &str) -> String {
+    let page = crate::loader::page_url();
+    let path = page.split(['?', '#']).next().unwrap_or_default();
+    if query.is_empty() { path.to_string() } else { format!("{path}?{query}") }
 }
 
-/// The page's address, as a link to share.
-pub fn href() -> String {
-    crate::loader::page_url()
+/// Replaces the query in the address bar without reloading or adding a history entry.
+pub fn set_query(query: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        // A refusal (e.g. a sandboxed frame) only means the link is not updated.
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page_with_query(query)));
+    }
 }
 
 /// Offers `content` as a file download named `name`.

@@ -24,6 +24,16 @@ pub enum LatencySource {
     Typed(f64, f64),
 }
 
+impl LatencySource {
+    /// Where the latency came from, as the page says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LatencySource::Measured => "measured in this browser",
+            LatencySource::Typed(..) => "typed in for the target device",
+        }
+    }
+}
+
 /// A running or finished benchmark.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BenchState {
@@ -98,8 +108,6 @@ pub struct State {
     pub thresholds: Thresholds,
     /// The link the page was opened with; its settings apply once the manifest is in.
     pub link: ShareState,
-    /// Opened from a link carrying settings: say that latency is measured again here.
-    pub from_link: bool,
     /// Layout shown.
     pub view: View,
     /// Theme chosen; `None` follows the system.
@@ -129,6 +137,11 @@ impl State {
 }
 
 impl State {
+    /// Opened from a link carrying settings: say that latency is measured again here.
+    pub fn from_link(&self) -> bool {
+        self.link.has_settings()
+    }
+
     /// What the address bar should say: the link's manifest, the settings that differ
     /// from the manifest's, the view and the theme.
     pub fn share_state(&self) -> ShareState {
@@ -262,7 +275,6 @@ impl Reducible for State {
             Action::LatencySource(l) => s.latency_source = Some(l),
             Action::Thresholds(t) => s.thresholds = t,
             Action::LinkOpened(link) => {
-                s.from_link = link.has_settings();
                 s.view = link.view;
                 s.theme = link.theme;
                 if let Some((t, st)) = link.typed_latency {
@@ -379,7 +391,7 @@ mod tests {
         assert_eq!(state.thresholds.min_agreement, 0.9);
         assert_eq!(state.latency_source, Some(LatencySource::Typed(12.0, 4.0)));
         assert_eq!((state.view, state.theme), (View::Present, Some(Theme::Dark)));
-        assert!(state.from_link && state.errors.is_empty());
+        assert!(state.from_link() && state.errors.is_empty());
         // The address bar then says the same thing back.
         assert_eq!(
             ShareState::from_query(&state.share_state().to_query()).expect("parses"),
@@ -410,6 +422,6 @@ mod tests {
     fn a_plain_page_has_a_clean_address() {
         let state = loaded("");
         assert_eq!(state.share_state().to_query(), "");
-        assert!(!state.from_link);
+        assert!(!state.from_link());
     }
 }

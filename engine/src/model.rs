@@ -286,7 +286,7 @@ fn check_arity(graph: &pb::GraphProto) -> Result<()> {
         let least =
             MIN_INPUTS.iter().find(|(o, _)| *o == op).map(|(_, n)| *n).unwrap_or(usize::from(!SOURCES.contains(&op)));
         let given = node.input.iter().take(least).filter(|i| !i.is_empty()).count();
-        let name = if node.name.is_empty() { op.to_string() } else { format!("{op} '{}'", node.name) };
+        let name = node_label(node);
         if given < least {
             return Err(Error::Model(format!("{name} has {given} of the {least} inputs it needs")));
         }
@@ -295,6 +295,11 @@ fn check_arity(graph: &pb::GraphProto) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A node as messages name it: its operator, and its name when it has one.
+fn node_label(node: &pb::NodeProto) -> String {
+    if node.name.is_empty() { node.op_type.clone() } else { format!("{} '{}'", node.op_type, node.name) }
 }
 
 /// Largest kernel, stride, dilation or padding accepted on a convolution or pooling: far
@@ -310,8 +315,7 @@ fn check_window_attributes(graph: &pb::GraphProto) -> Result<()> {
     let weights: std::collections::HashMap<&str, &pb::TensorProto> =
         graph.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
     for node in graph.node.iter().filter(|n| WINDOWED.contains(&n.op_type.as_str())) {
-        let name =
-            if node.name.is_empty() { node.op_type.clone() } else { format!("{} '{}'", node.op_type, node.name) };
+        let name = node_label(node);
         // Spatial rank: from the weight when it is known, else from the first window attribute.
         let weight = node.input.get(1).and_then(|w| weights.get(w.as_str()));
         let mut rank = weight.filter(|_| node.op_type.starts_with("Conv")).map(|w| w.dims.len().saturating_sub(2));
@@ -498,6 +502,23 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    /// The error loading the test CNN after `damage` to its graph (it must be refused).
+    fn load_broken(damage: impl FnOnce(&mut pb::GraphProto)) -> Error {
+        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
+        damage(proto.graph.as_mut().expect("graph"));
+        Model::load(&proto.encode_to_vec()).expect_err("refused")
+    }
+
+    /// The first node of operator `op` (the test CNN has each one used here).
+    fn node<'a>(graph: &'a mut pb::GraphProto, op: &str) -> &'a mut pb::NodeProto {
+        graph.node.iter_mut().find(|n| n.op_type == op).expect("the test CNN has this operator")
+    }
+
+    /// The attribute `name` of `node`.
+    fn attribute<'a>(node: &'a mut pb::NodeProto, name: &str) -> &'a mut pb::AttributeProto {
+        node.attribute.iter_mut().find(|a| a.name == name).expect("the node has this attribute")
+    }
+
     fn cnn(channels: i64, size: i64) -> RandomCnn {
         RandomCnn { channels, height: size, width: size, ..Default::default() }
     }
@@ -525,9 +546,7 @@ mod tests {
         let err = Model::load(bytes).expect_err("refused");
         assert!(err.to_string().contains("is not produced by any node") || matches!(err, Error::NotOnnx(_)), "{err}");
         // The same defect built on purpose: a valid model whose output name dangles.
-        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
-        proto.graph.as_mut().expect("graph").output[0].name = "nowhere".into();
-        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        let err = load_broken(|graph| graph.output[0].name = "nowhere".into());
         assert_eq!(err, Error::BadOutput("graph output 'nowhere' is not produced by any node".into()));
     }
 
@@ -536,12 +555,7 @@ mod tests {
         let bytes = include_bytes!("../tests/fuzz/model_load-zero-kernel.onnx");
         assert!(Model::load(bytes).is_err());
         // The same defect built on purpose: a max-pool with a 0×0 window.
-        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
-        let graph = proto.graph.as_mut().expect("graph");
-        let pool = graph.node.iter_mut().find(|n| n.op_type == "MaxPool").expect("the test CNN has a max-pool");
-        let kernel = pool.attribute.iter_mut().find(|a| a.name == "kernel_shape").expect("kernel_shape");
-        kernel.ints = vec![0, 0];
-        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        let err = load_broken(|graph| attribute(node(graph, "MaxPool"), "kernel_shape").ints = vec![0, 0]);
         assert!(err.to_string().contains("kernel_shape value 0; it must be from 1"), "{err}");
     }
 
@@ -549,11 +563,7 @@ mod tests {
     fn fuzz_regression_pads_of_the_wrong_length_are_refused_not_a_panic() {
         let bytes = include_bytes!("../tests/fuzz/model_load-pads-length.onnx");
         assert!(Model::load(bytes).is_err());
-        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
-        let graph = proto.graph.as_mut().expect("graph");
-        let conv = graph.node.iter_mut().find(|n| n.op_type == "Conv").expect("the test CNN has a conv");
-        conv.attribute.iter_mut().find(|a| a.name == "pads").expect("pads").ints = vec![1, 1, 1];
-        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        let err = load_broken(|graph| attribute(node(graph, "Conv"), "pads").ints = vec![1, 1, 1]);
         assert!(err.to_string().contains("pads 3 value(s) for 2 spatial axes; it needs 4"), "{err}");
     }
 
@@ -561,11 +571,7 @@ mod tests {
     fn fuzz_regression_a_node_without_its_inputs_is_refused_not_a_panic() {
         let bytes = include_bytes!("../tests/fuzz/model_load-node-without-input.onnx");
         assert!(Model::load(bytes).is_err());
-        let mut proto = pb::ModelProto::decode(&RandomCnn::default().build()[..]).expect("decodes");
-        let graph = proto.graph.as_mut().expect("graph");
-        let conv = graph.node.iter_mut().find(|n| n.op_type == "Conv").expect("the test CNN has a conv");
-        conv.input.truncate(1);
-        let err = Model::load(&proto.encode_to_vec()).expect_err("refused");
+        let err = load_broken(|graph| node(graph, "Conv").input.truncate(1));
         assert!(err.to_string().contains("has 1 of the 2 inputs it needs"), "{err}");
     }
 

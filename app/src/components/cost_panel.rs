@@ -72,10 +72,7 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
                     </table>
                     <p class="headline">{ "Saving " }<b>{ money(c.saving_per_order) }</b>{ " per order, " }
                         <b>{ money(c.saving_per_year) }</b>{ format!(" per year ({:.1} %)", c.saving_share * 100.0) }
-                        <span class="src">{ match source {
-                            LatencySource::Measured => " latency measured in this browser",
-                            LatencySource::Typed(..) => " latency typed in for the target device",
-                        } }</span></p>
+                        <span class="src">{ format!(" latency {}", source.describe()) }</span></p>
                 </>
             },
         },

@@ -47,18 +47,9 @@ pub struct ExportProps {
 /// The share-and-export panel.
 #[function_component(Export)]
 pub fn export(props: &ExportProps) -> Html {
-    let file = |kind: ExportKind| {
-        let on_export = props.on_export.clone();
-        Callback::from(move |_: MouseEvent| on_export.emit(kind))
-    };
-    let copy = {
-        let on_copy = props.on_copy.clone();
-        Callback::from(move |_: MouseEvent| on_copy.emit(()))
-    };
-    let present = {
-        let on_present = props.on_present.clone();
-        Callback::from(move |_: MouseEvent| on_present.emit(()))
-    };
+    let file = |kind: ExportKind| props.on_export.reform(move |_: MouseEvent| kind);
+    let copy = props.on_copy.reform(|_: MouseEvent| ());
+    let present = props.on_present.reform(|_: MouseEvent| ());
     html! {
         <section class="export">
             <h2>{ "Share and export" }</h2>

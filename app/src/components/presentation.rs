@@ -116,10 +116,7 @@ pub fn presentation(props: &PresentationProps) -> Html {
             }
         })
     };
-    let go = |n: usize| {
-        let on_slide = props.on_slide.clone();
-        Callback::from(move |_: MouseEvent| on_slide.emit(n))
-    };
+    let go = |n: usize| props.on_slide.reform(move |_: MouseEvent| n);
     let (teacher, student) = (&props.names.0, &props.names.1);
     let body = match slide {
         0 => models_slide(props, teacher, student),
@@ -128,14 +125,8 @@ pub fn presentation(props: &PresentationProps) -> Html {
         3 => cost_slide(props),
         _ => verdict_slide(props),
     };
-    let exit = {
-        let on_exit = props.on_exit.clone();
-        Callback::from(move |_: MouseEvent| on_exit.emit(()))
-    };
-    let theme = {
-        let on_theme = props.on_theme.clone();
-        Callback::from(move |_: MouseEvent| on_theme.emit(()))
-    };
+    let exit = props.on_exit.reform(|_: MouseEvent| ());
+    let theme = props.on_theme.reform(|_: MouseEvent| ());
     html! {
         <div class="present" tabindex="0" ref={root} {onkeydown} role="region" aria-label="presentation">
             <nav>
