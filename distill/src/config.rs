@@ -24,19 +24,23 @@ pub struct TrainConfig {
     pub max_shift: usize,
     /// Mirror images left–right with probability 1/2.
     pub hflip: bool,
+    /// Keep the weights of the epoch with the best validation loss (true) or of the last
+    /// epoch (false, which also turns early stopping off: the last epoch is always kept).
+    pub restore_best: bool,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             max_epochs: 15,
-            budget_secs: 1_000.0,
+            budget_secs: 1_200.0,
             patience: 3,
             learning_rate: 2e-3,
             weight_decay: 5e-4,
             batch_size: 128,
             max_shift: 0,
             hflip: true,
+            restore_best: true,
         }
     }
 }
@@ -58,6 +62,22 @@ impl Default for KdConfig {
     }
 }
 
+/// One rung of the student ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudentSpec {
+    /// Short name: the student is `student-{name}`, its baseline `baseline-{name}`.
+    pub name: String,
+    /// Convolution widths per stage, as for the teacher.
+    pub stages: Vec<Vec<usize>>,
+}
+
+impl StudentSpec {
+    /// The width family `[[w], [2w, 2w], [4w]]`, named `w{w}`.
+    pub fn width(w: usize) -> StudentSpec {
+        StudentSpec { name: format!("w{w}"), stages: vec![vec![w], vec![2 * w, 2 * w], vec![4 * w]] }
+    }
+}
+
 /// The whole pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -74,10 +94,18 @@ pub struct PipelineConfig {
     pub test_limit: usize,
     /// Teacher convolution widths per stage; a 2×2 max-pool separates stages.
     pub teacher_stages: Vec<Vec<usize>>,
-    /// Student ladder, smallest first: base widths `w` of stages `[[w], [2w, 2w], [4w]]`.
-    pub student_widths: Vec<usize>,
+    /// Student ladder, smallest first.
+    pub students: Vec<StudentSpec>,
     /// Parameter ceiling for a student to be chosen.
     pub max_student_params: u64,
+    /// A student is chosen only if it runs at least this many times faster than the teacher
+    /// (native tract, measured interleaved on the training machine); if none does, the rule
+    /// is dropped and the reason says so.
+    pub min_speedup: f64,
+    /// Also train the chosen architecture with cross-entropy for every epoch, without early
+    /// stopping: a second reference for the distillation gain that the early-stop rule cannot
+    /// shorten.
+    pub full_length_baseline: bool,
     /// A student is good enough within this many validation-accuracy points of the teacher.
     pub max_drop_points: f64,
     /// Teacher training.
@@ -97,10 +125,21 @@ impl Default for PipelineConfig {
             train_limit: 0,
             test_limit: 0,
             teacher_stages: vec![vec![32, 32], vec![64, 64], vec![128, 128]],
-            student_widths: vec![8, 16, 24],
+            // Same family as w8/w16/w24 plus `d7`, which moves compute to the 7×7 stage:
+            // measured natively (engine example arch_probe, random weights, this machine),
+            // tract's per-operator cost makes the 28×28 and 14×14 layers dear, so w24
+            // (8.3 M MACs) runs 2.35× faster than the teacher but d7 (5.0 M MACs) 3.56×.
+            students: vec![
+                StudentSpec::width(8),
+                StudentSpec::width(16),
+                StudentSpec { name: "d7".into(), stages: vec![vec![16], vec![32], vec![80, 80]] },
+                StudentSpec::width(24),
+            ],
             max_student_params: 100_000,
+            min_speedup: 3.0,
+            full_length_baseline: true,
             max_drop_points: 1.0,
-            teacher: TrainConfig { budget_secs: 3_300.0, max_shift: 2, ..Default::default() },
+            teacher: TrainConfig { max_epochs: 22, budget_secs: 4_000.0, max_shift: 2, ..Default::default() },
             student: TrainConfig::default(),
             kd: KdConfig::default(),
         }
@@ -117,7 +156,7 @@ impl PipelineConfig {
             train_limit: 400,
             test_limit: 200,
             teacher_stages: vec![vec![8], vec![16]],
-            student_widths: vec![2, 4],
+            students: vec![StudentSpec::width(2), StudentSpec::width(4)],
             teacher: TrainConfig { max_shift: 2, ..quick.clone() },
             student: quick,
             ..Default::default()
@@ -132,10 +171,26 @@ impl PipelineConfig {
             "teacher stages need positive widths"
         );
         anyhow::ensure!(self.teacher_stages.len() <= 3, "at most 3 stages fit a 28×28 input");
-        anyhow::ensure!(
-            !self.student_widths.is_empty() && self.student_widths.iter().all(|w| *w > 0),
-            "student_widths needs positive widths"
-        );
+        anyhow::ensure!(!self.students.is_empty(), "students is empty");
+        for s in &self.students {
+            anyhow::ensure!(
+                !s.stages.is_empty()
+                    && s.stages.len() <= 3
+                    && s.stages.iter().all(|st| !st.is_empty() && !st.contains(&0)),
+                "student {}: 1 to 3 stages of positive widths",
+                s.name
+            );
+            anyhow::ensure!(
+                !s.name.is_empty() && s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "student name '{}' must be letters, digits and '-'",
+                s.name
+            );
+        }
+        let mut names: Vec<&str> = self.students.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        anyhow::ensure!(names.len() == self.students.len(), "student names must differ");
+        anyhow::ensure!(self.min_speedup >= 0.0, "min_speedup must not be negative");
         anyhow::ensure!((0.0..=1.0).contains(&self.kd.alpha), "kd.alpha must be in [0, 1]");
         anyhow::ensure!(self.kd.temperature > 0.0, "kd.temperature must be positive");
         for t in [&self.teacher, &self.student] {

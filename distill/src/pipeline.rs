@@ -1,6 +1,7 @@
-//! The whole run: teacher → soft targets → student ladder (distilled) → CE baseline of the
-//! chosen width → ONNX export with parity check → test accuracy in tract → native latency
-//! → model cards, ladder summary, sample set and demo manifest.
+//! The whole run: teacher → soft targets → student ladder (distilled, each exported with a
+//! parity check, scored in tract and timed natively against the teacher) → choice → CE
+//! baselines of the chosen architecture →
+//! model cards, ladder summary, sample set and demo manifest.
 
 use std::path::Path;
 use std::time::Instant;
@@ -83,6 +84,13 @@ pub struct LadderSummary {
     pub baseline: String,
     /// Test accuracy gained by distillation over the baseline, points.
     pub distillation_gain_points: f64,
+    /// The same architecture trained with cross-entropy for every epoch (no early stop,
+    /// last weights kept), if the config asked for it.
+    pub full_length_baseline: Option<String>,
+    /// Test accuracy gained by distillation over the full-length baseline, points.
+    pub distillation_gain_full_length_points: Option<f64>,
+    /// Native teacher latency ÷ chosen student latency, on the training machine.
+    pub speedup: f64,
     /// All cards, teacher first.
     pub cards: Vec<TrainingCard>,
     /// Wall-clock seconds of the whole pipeline.
@@ -155,17 +163,29 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
     };
     mark("teacher soft targets", &mut lap);
 
+    // Native latency of every model, each interleaved with the teacher: measured as each
+    // student is exported, because the choice of student depends on it.
+    let teacher_bytes = std::fs::read(out.join("models/teacher.onnx"))?;
+    let mut teacher_latencies = Vec::new();
+    let measure = |card: &mut TrainingCard, teacher_latencies: &mut Vec<f64>| -> anyhow::Result<()> {
+        let bytes = std::fs::read(out.join(format!("models/{}.onnx", card.id)))?;
+        let (t, s) = native_latency(&teacher_bytes, &bytes, &data.test)?;
+        card.native_latency_ms = s;
+        teacher_latencies.push(t);
+        Ok(())
+    };
+
     let mut ladder_cards = Vec::new();
-    for (i, &w) in config.student_widths.iter().enumerate() {
-        let arch = Arch::student(w, classes);
-        let id = format!("student-w{w}");
+    for (i, spec) in config.students.iter().enumerate() {
+        let arch = Arch { stages: spec.stages.clone(), classes };
+        let id = format!("student-{}", spec.name);
         let objective = Objective::Distill(&targets, config.kd.clone());
         let seed = config.seed + 1 + i as u64;
         let (model, log) = train(&arch, &config.student, &objective, &data.train, &data.val, seed, &id)?;
         let burn_logits = predict(&model, &data.test)?;
-        ladder_cards.push(export(ExportJob {
+        let mut card = export(ExportJob {
             id: &id,
-            name: &format!("Student w{w} (distilled)"),
+            name: &format!("Student {} (distilled)", spec.name),
             role: "student",
             model: &model,
             arch: &arch,
@@ -177,52 +197,52 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
             burn_test_logits: &burn_logits,
             teacher_test_logits: Some(&teacher_test),
             out,
-        })?);
+        })?;
+        measure(&mut card, &mut teacher_latencies)?;
+        ladder_cards.push(card);
         mark(&format!("train + export {id}"), &mut lap);
     }
 
-    let (chosen_index, reason) = choose(&teacher_card, &ladder_cards, config);
-    let chosen_width = config.student_widths[chosen_index];
-    let arch = Arch::student(chosen_width, classes);
-    let baseline_id = format!("baseline-w{chosen_width}");
+    let teacher_ms = teacher_latencies.iter().sum::<f64>() / teacher_latencies.len() as f64;
+    let (chosen_index, reason) = choose(&teacher_card, teacher_ms, &ladder_cards, config);
+    let spec = &config.students[chosen_index];
+    let arch = Arch { stages: spec.stages.clone(), classes };
     // Same seed as the distilled student: the only difference is the loss.
     let seed = config.seed + 1 + chosen_index as u64;
-    let (model, log) =
-        train(&arch, &config.student, &Objective::CrossEntropy, &data.train, &data.val, seed, &baseline_id)?;
-    let burn_logits = predict(&model, &data.test)?;
-    let mut baseline_card = export(ExportJob {
-        id: &baseline_id,
-        name: &format!("Student w{chosen_width} (cross-entropy only)"),
-        role: "baseline",
-        model: &model,
-        arch: &arch,
-        log,
-        config: &config.student,
-        kd: None,
-        seed,
-        data: &data,
-        burn_test_logits: &burn_logits,
-        teacher_test_logits: Some(&teacher_test),
-        out,
-    })?;
-    mark(&format!("train + export {baseline_id}"), &mut lap);
-
-    // Native latency of every model, each interleaved with the teacher.
-    let teacher_bytes = std::fs::read(out.join("models/teacher.onnx"))?;
-    let mut teacher_latencies = Vec::new();
-    for card in ladder_cards.iter_mut().chain(std::iter::once(&mut baseline_card)) {
-        let bytes = std::fs::read(out.join(format!("models/{}.onnx", card.id)))?;
-        let (t, s) = native_latency(&teacher_bytes, &bytes, &data.test)?;
-        card.native_latency_ms = s;
-        teacher_latencies.push(t);
+    let full_length = TrainConfig { restore_best: false, ..config.student.clone() };
+    let mut baselines = vec![(format!("baseline-{}", spec.name), "cross-entropy only", &config.student)];
+    if config.full_length_baseline {
+        baselines.push((format!("baseline-{}-full", spec.name), "cross-entropy, every epoch", &full_length));
+    }
+    let mut baseline_cards = Vec::new();
+    for (id, how, train_config) in baselines {
+        let (model, log) = train(&arch, train_config, &Objective::CrossEntropy, &data.train, &data.val, seed, &id)?;
+        let burn_logits = predict(&model, &data.test)?;
+        let mut card = export(ExportJob {
+            id: &id,
+            name: &format!("Student {} ({how})", spec.name),
+            role: "baseline",
+            model: &model,
+            arch: &arch,
+            log,
+            config: train_config,
+            kd: None,
+            seed,
+            data: &data,
+            burn_test_logits: &burn_logits,
+            teacher_test_logits: Some(&teacher_test),
+            out,
+        })?;
+        measure(&mut card, &mut teacher_latencies)?;
+        baseline_cards.push(card);
+        mark(&format!("train + export {id}"), &mut lap);
     }
     teacher_card.native_latency_ms = teacher_latencies.iter().sum::<f64>() / teacher_latencies.len() as f64;
-    mark("native latency", &mut lap);
 
     let chosen = &ladder_cards[chosen_index];
     let mut cards = vec![teacher_card.clone()];
     cards.extend(ladder_cards.iter().cloned());
-    cards.push(baseline_card.clone());
+    cards.extend(baseline_cards.iter().cloned());
     for card in &cards {
         let path = out.join(format!("models/{}.card.json", card.id));
         std::fs::write(&path, serde_json::to_string_pretty(card)?)
@@ -239,8 +259,13 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
         ladder: ladder_cards.iter().map(|c| c.id.clone()).collect(),
         chosen: chosen.id.clone(),
         reason,
-        baseline: baseline_id,
-        distillation_gain_points: (chosen.test_accuracy - baseline_card.test_accuracy) * 100.0,
+        baseline: baseline_cards[0].id.clone(),
+        distillation_gain_points: (chosen.test_accuracy - baseline_cards[0].test_accuracy) * 100.0,
+        full_length_baseline: baseline_cards.get(1).map(|c| c.id.clone()),
+        distillation_gain_full_length_points: baseline_cards
+            .get(1)
+            .map(|c| (chosen.test_accuracy - c.test_accuracy) * 100.0),
+        speedup: teacher_card.native_latency_ms / chosen.native_latency_ms,
         cards,
         pipeline_seconds: started.elapsed().as_secs_f64(),
         time_by_stage: stages,
@@ -249,24 +274,59 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
     Ok(summary)
 }
 
-/// The smallest student under the parameter ceiling whose validation accuracy is within
-/// `max_drop_points` of the teacher's; failing that, the most accurate under the ceiling.
-/// Chosen on validation, never test, numbers.
-fn choose(teacher: &TrainingCard, ladder: &[TrainingCard], config: &PipelineConfig) -> (usize, String) {
-    let eligible: Vec<usize> = (0..ladder.len()).filter(|&i| ladder[i].params <= config.max_student_params).collect();
-    let candidates = if eligible.is_empty() { (0..ladder.len()).collect() } else { eligible };
+/// The smallest student under the parameter ceiling and at least `min_speedup` × faster than
+/// the teacher whose validation accuracy is within `max_drop_points` of the teacher's;
+/// failing that, the most accurate of those. A constraint no student meets is dropped (the
+/// reason says so). Chosen on validation accuracy and native latency, never on test numbers.
+fn choose(
+    teacher: &TrainingCard,
+    teacher_ms: f64,
+    ladder: &[TrainingCard],
+    config: &PipelineConfig,
+) -> (usize, String) {
+    let all: Vec<usize> = (0..ladder.len()).collect();
+    let mut required = Vec::new();
+    let mut dropped = Vec::new();
+    let small: Vec<usize> = all.iter().copied().filter(|&i| ladder[i].params <= config.max_student_params).collect();
+    let small = if small.is_empty() {
+        dropped.push(format!("none has ≤ {} parameters", config.max_student_params));
+        all
+    } else {
+        required.push(format!("≤ {} parameters", config.max_student_params));
+        small
+    };
+    let speedup = |i: usize| teacher_ms / ladder[i].native_latency_ms;
+    let fast: Vec<usize> = small.iter().copied().filter(|&i| speedup(i) >= config.min_speedup).collect();
+    let candidates = if fast.is_empty() {
+        dropped.push(format!("none runs ≥ {:.1}× faster than the teacher", config.min_speedup));
+        small
+    } else {
+        required.push(format!("≥ {:.1}× faster than the teacher", config.min_speedup));
+        fast
+    };
+    let limits = match (required.is_empty(), dropped.is_empty()) {
+        (false, true) => format!("with {}", required.join(" and ")),
+        (false, false) => format!("with {} ({}, so that was not required)", required.join(" and "), dropped.join("; ")),
+        (true, _) => format!("({}, so nothing was required)", dropped.join("; ")),
+    };
+    let describe = |i: usize| {
+        let c = &ladder[i];
+        format!(
+            "{} parameters, {:.2}× faster, {:.2} % validation accuracy",
+            c.params,
+            speedup(i),
+            c.val_accuracy * 100.0
+        )
+    };
     let floor = teacher.val_accuracy * 100.0 - config.max_drop_points;
     if let Some(&i) = candidates.iter().find(|&&i| ladder[i].val_accuracy * 100.0 >= floor) {
-        let c = &ladder[i];
         return (
             i,
             format!(
-                "smallest student with ≤ {} parameters ({}) whose validation accuracy {:.2} % is within {} point(s) of the teacher's {:.2} %",
-                config.max_student_params,
-                c.params,
-                c.val_accuracy * 100.0,
+                "smallest student {limits} within {} point(s) of the teacher's {:.2} %: {}",
                 config.max_drop_points,
-                teacher.val_accuracy * 100.0
+                teacher.val_accuracy * 100.0,
+                describe(i)
             ),
         );
     }
@@ -277,11 +337,10 @@ fn choose(teacher: &TrainingCard, ladder: &[TrainingCard], config: &PipelineConf
     (
         best,
         format!(
-            "no student came within {} point(s) of the teacher's {:.2} % validation accuracy; the most accurate with ≤ {} parameters ({:.2} %)",
+            "no student {limits} came within {} point(s) of the teacher's {:.2} % validation accuracy; the most accurate of them: {}",
             config.max_drop_points,
             teacher.val_accuracy * 100.0,
-            config.max_student_params,
-            ladder[best].val_accuracy * 100.0
+            describe(best)
         ),
     )
 }
@@ -426,5 +485,70 @@ fn manifest(cards: &[TrainingCard], chosen: &str, reason: &str) -> Manifest {
         gallery: vec![],
         cost: Default::default(),
         thresholds: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::StopReason;
+
+    fn card(id: &str, params: u64, val_accuracy: f64, native_latency_ms: f64) -> TrainingCard {
+        TrainingCard {
+            id: id.into(),
+            name: id.into(),
+            role: "student".into(),
+            architecture: String::new(),
+            arch: Arch { stages: vec![vec![1]], classes: 10 },
+            params,
+            macs: 0,
+            bytes: 0,
+            test_accuracy: 0.0,
+            test_images: 0,
+            val_accuracy,
+            teacher_agreement: None,
+            export_max_abs_diff: 0.0,
+            native_latency_ms,
+            training: TrainLog {
+                epochs: vec![],
+                best_epoch: 1,
+                stop_reason: StopReason::MaxEpochs,
+                wall_seconds: 0.0,
+                train_images_per_second: 0.0,
+            },
+            loss: String::new(),
+            kd_alpha: None,
+            kd_temperature: None,
+            config: TrainConfig::default(),
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn choice_skips_students_slower_than_the_speedup_floor() {
+        let teacher = card("teacher", 300_000, 0.945, 0.6);
+        // The most accurate small student is only 2.4× faster: not eligible.
+        let ladder = [card("a", 10_000, 0.89, 0.08), card("b", 86_000, 0.925, 0.17), card("c", 74_000, 0.93, 0.25)];
+        let (i, reason) = choose(&teacher, 0.6, &ladder, &PipelineConfig::default());
+        assert_eq!(ladder[i].id, "b", "{reason}");
+        assert!(reason.contains("≥ 3.0× faster"), "{reason}");
+    }
+
+    #[test]
+    fn choice_takes_the_smallest_student_close_enough_to_the_teacher() {
+        let teacher = card("teacher", 300_000, 0.94, 0.6);
+        let ladder = [card("a", 10_000, 0.925, 0.08), card("b", 30_000, 0.935, 0.1), card("c", 60_000, 0.938, 0.15)];
+        let (i, reason) = choose(&teacher, 0.6, &ladder, &PipelineConfig::default());
+        assert_eq!(ladder[i].id, "b", "{reason}");
+        assert!(reason.starts_with("smallest student"), "{reason}");
+    }
+
+    #[test]
+    fn choice_drops_a_constraint_no_student_meets_and_says_so() {
+        let teacher = card("teacher", 300_000, 0.94, 0.2);
+        let ladder = [card("a", 10_000, 0.90, 0.1), card("b", 50_000, 0.92, 0.15), card("c", 200_000, 0.95, 0.18)];
+        let (i, reason) = choose(&teacher, 0.2, &ladder, &PipelineConfig::default());
+        assert_eq!(ladder[i].id, "b", "{reason}");
+        assert!(reason.contains("none runs ≥ 3.0× faster"), "{reason}");
     }
 }

@@ -76,7 +76,8 @@ pub enum StopReason {
 pub struct TrainLog {
     /// Per-epoch records.
     pub epochs: Vec<EpochRecord>,
-    /// Epoch whose weights were kept (best validation loss).
+    /// Epoch whose weights were kept (best validation loss, or the last with
+    /// `restore_best: false`).
     pub best_epoch: usize,
     /// Why it stopped.
     pub stop_reason: StopReason,
@@ -167,7 +168,7 @@ pub fn train(
             train.len() as f64 / epoch_train_seconds
         );
         epochs.push(record);
-        if best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss) {
+        if !config.restore_best || best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss) {
             best = Some((val_loss, epoch, model.valid()));
         }
         let best_epoch = best.as_ref().map(|b| b.1).unwrap_or(epoch);

@@ -11,9 +11,14 @@ fn smoke_pipeline_writes_everything_the_site_needs() {
     let out = tempfile::tempdir().expect("tempdir");
     let summary = run(&PipelineConfig::smoke(), out.path()).expect("smoke pipeline runs");
 
-    // Teacher, two distilled students, one baseline.
+    // Teacher, two distilled students, the chosen one's two cross-entropy baselines (early
+    // stopped, and every epoch with the last weights).
     let roles: Vec<&str> = summary.cards.iter().map(|c| c.role.as_str()).collect();
-    assert_eq!(roles, ["teacher", "student", "student", "baseline"]);
+    assert_eq!(roles, ["teacher", "student", "student", "baseline", "baseline"]);
+    let full = summary.full_length_baseline.as_deref().expect("a full-length baseline");
+    let full = summary.cards.iter().find(|c| c.id == full).expect("its card");
+    assert!(!full.config.restore_best && full.training.best_epoch == full.training.epochs.len());
+    assert!(summary.speedup > 0.0);
     assert!(summary.ladder.contains(&summary.chosen));
     assert!(!summary.reason.is_empty());
 
