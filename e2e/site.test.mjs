@@ -73,6 +73,8 @@ test('the page loads both bundled models, the gallery and predictions', async ()
   assert.match(await page.locator('.card.teacher h3').innerText(), /Teacher/);
   assert.equal(await page.locator('.thumb').count(), manifest.labels.length * 2);
   assert.equal(await page.locator('.ladder .point').count(), manifest.models.length);
+  // Chromium supports relaxed SIMD, so the page picked the worker built with it.
+  await page.locator('.environment dd', { hasText: 'relaxed-simd' }).waitFor({ timeout: 10_000 });
   await page.screenshot({ path: path.join(artifacts, 'loaded.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();
@@ -88,6 +90,22 @@ test('the benchmark finishes with positive latencies and a latency cut', async (
   assert.ok(teacher > 0 && student > 0, `latencies ${teacher}, ${student}`);
   assert.match(await page.locator('.benchmark .headline').innerText(), /Latency cut/);
   await page.screenshot({ path: path.join(artifacts, 'benchmark.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('throughput mode: one worker per core measures images per second of both models', async () => {
+  const { page, problems } = await open();
+  const run = page.locator('.throughput button.primary:not([disabled])');
+  await run.waitFor({ timeout: 30_000 });
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.match(await page.locator('.throughput .note').innerText(), new RegExp(`${cores} worker`));
+  await run.click();
+  await page.locator('.throughput .status', { hasText: 'workers' }).waitFor({ timeout: 5_000 });
+  await page.locator('.throughput .result').waitFor({ timeout: 120_000 });
+  const [teacher, student] = (await page.locator('.throughput .result b').allInnerTexts())
+    .map((t) => parseFloat(t.replace(/,/g, '')));
+  assert.ok(teacher > 0 && student > teacher, `teacher ${teacher}/s, student ${student}/s`);
   assert.deepEqual(problems, []);
   await page.close();
 });

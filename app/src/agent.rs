@@ -9,7 +9,7 @@ use distillate_engine::{Model, Runner};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use wasm_bindgen::JsCast;
 
-use crate::protocol::{ModelBlob, Prediction, Request, Response, WorkerInfo};
+use crate::protocol::{ModelBlob, Prediction, Request, Response, Role, WorkerInfo};
 
 /// Milliseconds of work per slice: short enough that progress looks live and Cancel is
 /// honoured quickly, long enough that message overhead stays negligible.
@@ -138,6 +138,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::Cancel => "cancelling",
         Request::Watch { .. } => "starting",
         Request::Panic => "panicking on request",
+        Request::Throughput { .. } => "measuring throughput",
     }
 }
 
@@ -252,6 +253,31 @@ impl InferenceWorker {
             Request::Cancel => {
                 self.job = None;
                 Ok(None)
+            }
+            Request::Throughput { model, warmup_ms, duration_ms } => {
+                let clock = self.clock()?.clone();
+                let samples = self.samples.as_ref().ok_or("no sample set is loaded")?;
+                let pair = self.pair.as_mut().ok_or("no models are loaded")?;
+                let runner = match model {
+                    Role::Teacher => &mut pair.teacher,
+                    Role::Student => &mut pair.student,
+                };
+                let (w, h, n) = (samples.width, samples.height, samples.len());
+                let mut next = 0;
+                let mut classify = |next: &mut usize| -> Result<(), String> {
+                    runner.classify_luma8(w, h, samples.image(*next % n)).map_err(|e| e.to_string())?;
+                    *next += 1;
+                    Ok(())
+                };
+                let start = clock.now_ms();
+                while clock.now_ms() - start < warmup_ms {
+                    classify(&mut next)?;
+                }
+                let (start, warm) = (clock.now_ms(), next);
+                while clock.now_ms() - start < duration_ms {
+                    classify(&mut next)?;
+                }
+                Ok(Some(Response::Throughput { model, images: next - warm, elapsed_ms: clock.now_ms() - start }))
             }
             // Answered in `received` before they get here.
             Request::Watch { .. } | Request::Panic => Ok(None),

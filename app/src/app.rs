@@ -25,10 +25,11 @@ use crate::components::ladder_plot::{LadderPlot, LadderPoint};
 use crate::components::model_cards::ModelCards;
 use crate::components::presentation::Presentation;
 use crate::components::scorecard::Scorecard;
-use crate::hooks::use_worker;
+use crate::components::throughput::ThroughputPanel;
+use crate::hooks::{use_worker, worker_script};
 use crate::loader::{fetch_bytes, load_manifest, page_url, query_param, resolve};
 use crate::protocol::{ModelBlob, Request};
-use crate::state::{Action, State};
+use crate::state::{Action, State, ThroughputStatus};
 
 /// Manifest loaded when the URL names none.
 pub const DEFAULT_MANIFEST: &str = "static/demo.json";
@@ -160,6 +161,30 @@ pub fn app() -> Html {
     let on_cancel = {
         let worker = worker.clone();
         Callback::from(move |_| worker.send(Request::Cancel))
+    };
+    let pool_workers = *use_memo((), |_| crate::pool::workers_for(browser_facts().cores));
+    let on_throughput = {
+        let dispatch = state.dispatcher();
+        let given = given.clone();
+        Callback::from(move |_| {
+            let (pair, samples) = {
+                let given = given.borrow();
+                (given.pair.clone(), given.samples.clone())
+            };
+            let (Some(pair), Some(samples)) = (pair, samples) else {
+                dispatch.dispatch(Action::Error("Throughput needs loaded models and samples.".into()));
+                return;
+            };
+            dispatch.dispatch(Action::Throughput(ThroughputStatus::Running(pool_workers)));
+            let dispatch = dispatch.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let status = match crate::pool::measure(&worker_script(), pool_workers, pair, samples).await {
+                    Ok(t) => ThroughputStatus::Done(t),
+                    Err(e) => ThroughputStatus::Failed(e),
+                };
+                dispatch.dispatch(Action::Throughput(status));
+            });
+        })
     };
     let on_cost = {
         let dispatch = state.dispatcher();
@@ -348,6 +373,7 @@ pub fn app() -> Html {
                     labels={labels.clone()} on_run={on_eval} on_cancel={on_cancel}
                     card_accuracy={(card_accuracy(&teacher_id), card_accuracy(&student_id))} {ready} />
             </div>
+            <ThroughputPanel status={state.throughput.clone()} workers={pool_workers} on_run={on_throughput} {ready} />
             <div class="grid">
                 <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency} />
                 <Scorecard verdict={verdict.clone()} thresholds={state.thresholds.clone()} on_change={on_thresholds} />

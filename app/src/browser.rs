@@ -101,3 +101,34 @@ pub fn prefers_dark() -> bool {
 pub fn now_rfc3339() -> String {
     js_sys::Date::new_0().to_iso_string().into()
 }
+
+/// A module of one function using `f32x4.relaxed_madd` (three zero `v128.const`s, the
+/// instruction, `end`): it validates only where the host supports relaxed SIMD. The same
+/// probe is in bench/page/harness.js.
+const RELAXED_SIMD_PROBE: [u8; 82] = {
+    let mut m = [0u8; 82];
+    let head = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0, 10, 61, 1, 59, 0];
+    let mut i = 0;
+    while i < head.len() {
+        m[i] = head[i];
+        i += 1;
+    }
+    // Three `v128.const 0` (0xfd 0x0c + 16 zero bytes) start at 24, 42 and 60.
+    m[24] = 0xfd;
+    m[25] = 0x0c;
+    m[42] = 0xfd;
+    m[43] = 0x0c;
+    m[60] = 0xfd;
+    m[61] = 0x0c;
+    // f32x4.relaxed_madd (0xfd, LEB128 0x105) and end.
+    m[78] = 0xfd;
+    m[79] = 0x85;
+    m[80] = 0x02;
+    m[81] = 0x0b;
+    m
+};
+
+/// True when this browser can instantiate modules compiled with `+relaxed-simd`.
+pub fn supports_relaxed_simd() -> bool {
+    js_sys::WebAssembly::validate(&js_sys::Uint8Array::from(&RELAXED_SIMD_PROBE[..]).into()).unwrap_or(false)
+}

@@ -13,6 +13,8 @@ use crate::state::{Action, State};
 
 /// Worker script emitted by Trunk next to the page (`data-type="worker"`, no-modules target).
 pub const WORKER_SCRIPT: &str = "worker.js";
+/// The same worker built with relaxed SIMD (scripts/build), for browsers that support it.
+pub const RELAXED_WORKER_SCRIPT: &str = "worker-relaxed.js";
 
 /// Starts the inference worker, and a fresh one whenever `generation` changes (after a
 /// crash), routing its answers — and its last words if it panics — into the reducer.
@@ -23,15 +25,19 @@ pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> R
         use_memo((), move |_| watch_for_panics(dispatch))
     };
     use_memo(generation, move |_| {
-        let url =
-            crate::loader::resolve(&crate::loader::page_url(), WORKER_SCRIPT).unwrap_or_else(|_| WORKER_SCRIPT.into());
         let bridge = InferenceWorker::spawner()
             .callback(move |response| dispatch.dispatch(Action::Worker(response)))
             .as_module(false)
-            .spawn(&url);
+            .spawn(&worker_script());
         bridge.send(Request::Watch { channel: (*channel).clone() });
         bridge
     })
+}
+
+/// The worker script's URL: the relaxed-SIMD build where the browser supports it.
+pub fn worker_script() -> String {
+    let script = if crate::browser::supports_relaxed_simd() { RELAXED_WORKER_SCRIPT } else { WORKER_SCRIPT };
+    crate::loader::resolve(&crate::loader::page_url(), script).unwrap_or_else(|_| script.into())
 }
 
 /// Opens a `BroadcastChannel` with a name unique to this page and reports every message on

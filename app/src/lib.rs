@@ -11,6 +11,7 @@ pub mod components;
 pub mod format;
 pub mod hooks;
 pub mod loader;
+pub mod pool;
 pub mod protocol;
 pub mod state;
 

@@ -40,6 +40,19 @@ pub enum Request {
     Watch { channel: String },
     /// Panic on purpose: how the end-to-end suite tests recovery (`?debug=worker-panic`).
     Panic,
+    /// Classify sample images with one model back to back: `warmup_ms` untimed (the
+    /// browser optimises wasm in the background), then count for `duration_ms`. What each
+    /// worker of the throughput pool runs; the worker is busy until it answers.
+    Throughput { model: Role, warmup_ms: f64, duration_ms: f64 },
+}
+
+/// Which model of the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// The teacher.
+    Teacher,
+    /// The student.
+    Student,
 }
 
 /// One model's answer for one image.
@@ -77,6 +90,8 @@ pub enum Response {
     BenchProgress { phase: Phase, progress: f64, samples: AbSamples },
     /// Evaluation progress with the numbers so far.
     EvalProgress { done: usize, total: usize, summary: Option<EvalSummary>, elapsed_ms: f64 },
+    /// Images classified (preprocessing included) in `elapsed_ms` after the warm-up.
+    Throughput { model: Role, images: usize, elapsed_ms: f64 },
     /// A request failed; `context` says which.
     Error { context: String, message: String },
 }

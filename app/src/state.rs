@@ -118,6 +118,8 @@ pub struct State {
     pub notice: Option<String>,
     /// Workers started so far minus one: bumped when a worker crashes, which starts a new one.
     pub worker_generation: usize,
+    /// The throughput pool (throughput mode).
+    pub throughput: ThroughputStatus,
 }
 
 impl State {
@@ -227,6 +229,22 @@ pub enum Action {
     Notice(Option<String>),
     /// The worker panicked (its message); a new one is started.
     WorkerCrashed(String),
+    /// The throughput pool started, finished or failed.
+    Throughput(ThroughputStatus),
+}
+
+/// Where throughput mode is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ThroughputStatus {
+    /// Not run yet.
+    #[default]
+    Idle,
+    /// Running on this many workers.
+    Running(usize),
+    /// Measured.
+    Done(crate::pool::Throughput),
+    /// Failed; why.
+    Failed(String),
 }
 
 impl Reducible for State {
@@ -289,6 +307,7 @@ impl Reducible for State {
             Action::Theme(t) => s.theme = t,
             Action::Slide(n) => s.slide = n,
             Action::Notice(n) => s.notice = n,
+            Action::Throughput(status) => s.throughput = status,
             Action::WorkerCrashed(message) => {
                 s.errors.push(format!(
                     "The inference worker crashed ({message}). A new one was started and the models are loaded \
@@ -308,6 +327,10 @@ impl Reducible for State {
             Action::Worker(response) => match response {
                 Response::Ready(info) => s.worker = Some(info),
                 Response::Loaded { names, labels, teacher, student, load_ms } => {
+                    // A measurement of the previous pair no longer describes these models.
+                    if !matches!(s.throughput, ThroughputStatus::Running(_)) {
+                        s.throughput = ThroughputStatus::Idle;
+                    }
                     s.names = Some(names);
                     s.labels = labels;
                     s.own_images.clear();
@@ -319,7 +342,8 @@ impl Reducible for State {
                     s.bench = None;
                     s.eval = None;
                 }
-                Response::SamplesLoaded { .. } => {}
+                // The pool's answers go to the pool (pool.rs), never through here.
+                Response::SamplesLoaded { .. } | Response::Throughput { .. } => {}
                 Response::ClassifiedImage { name, teacher, student } => {
                     s.own_images.insert(0, (name, teacher, student));
                 }

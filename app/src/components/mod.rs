@@ -11,6 +11,7 @@ pub mod ladder_plot;
 pub mod model_cards;
 pub mod presentation;
 pub mod scorecard;
+pub mod throughput;
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;

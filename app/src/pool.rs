@@ -1,0 +1,117 @@
+//! Throughput mode: a pool of inference workers, one per logical core, all classifying
+//! sample images with the same model at once. Latency says how fast one image is; this
+//! says how many images per second the visitor's machine sustains.
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use futures::future::{Either, select};
+use gloo_timers::future::TimeoutFuture;
+use gloo_worker::Spawnable;
+
+use crate::agent::InferenceWorker;
+use crate::protocol::{ModelBlob, Request, Response, Role};
+
+/// Most workers started, whatever the browser reports: beyond this the page only adds
+/// memory (every worker holds both models).
+pub const MAX_WORKERS: usize = 8;
+/// Untimed classification per worker and model first (V8 optimises wasm in the background:
+/// see `browser_bench_config` in app.rs).
+pub const WARMUP_MS: f64 = 3_000.0;
+/// Timed classification per worker and model.
+pub const DURATION_MS: f64 = 3_000.0;
+/// Longest wait for any one answer before giving up (a worker that crashed never answers).
+const ANSWER_TIMEOUT_MS: u32 = 60_000;
+
+/// What the pool measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throughput {
+    /// Workers that ran at once.
+    pub workers: usize,
+    /// Teacher images per second, all workers together.
+    pub teacher_per_s: f64,
+    /// Student images per second, all workers together.
+    pub student_per_s: f64,
+}
+
+/// Workers to start for `cores` logical cores (unknown: 2).
+pub fn workers_for(cores: Option<usize>) -> usize {
+    cores.unwrap_or(2).clamp(1, MAX_WORKERS)
+}
+
+/// Starts `workers` workers from `script`, gives each the pair and the sample set, then
+/// measures the teacher and the student in turn; the workers end when this returns.
+pub async fn measure(
+    script: &str,
+    workers: usize,
+    pair: (ModelBlob, ModelBlob, Vec<String>),
+    samples: (Vec<u8>, Vec<u8>),
+) -> Result<Throughput, String> {
+    let (tx, mut rx) = mpsc::unbounded::<Response>();
+    let bridges: Vec<_> = (0..workers)
+        .map(|_| {
+            let tx = tx.clone();
+            InferenceWorker::spawner()
+                .callback(move |response| {
+                    // The receiver lives until every answer is in; a send after that is moot.
+                    let _ = tx.unbounded_send(response);
+                })
+                .as_module(false)
+                .spawn(script)
+        })
+        .collect();
+    // Only the workers' callbacks hold senders now: if they all go, `next` hears of it.
+    drop(tx);
+    let (teacher, student, labels) = pair;
+    for bridge in &bridges {
+        bridge.send(Request::LoadPair { teacher: teacher.clone(), student: student.clone(), labels: labels.clone() });
+        bridge.send(Request::LoadSamples { images: samples.0.clone(), labels: samples.1.clone() });
+    }
+    let mut loaded = 0;
+    while loaded < 2 * workers {
+        match next(&mut rx).await? {
+            Response::Loaded { .. } | Response::SamplesLoaded { .. } => loaded += 1,
+            _ => {}
+        }
+    }
+    let mut rates = [0.0; 2];
+    for (slot, model) in [Role::Teacher, Role::Student].into_iter().enumerate() {
+        for bridge in &bridges {
+            bridge.send(Request::Throughput { model, warmup_ms: WARMUP_MS, duration_ms: DURATION_MS });
+        }
+        let mut answered = 0;
+        while answered < workers {
+            if let Response::Throughput { images, elapsed_ms, .. } = next(&mut rx).await? {
+                // Each worker's own rate, summed: they ran over the same wall-clock span.
+                rates[slot] += images as f64 / (elapsed_ms / 1e3);
+                answered += 1;
+            }
+        }
+    }
+    drop(bridges);
+    Ok(Throughput { workers, teacher_per_s: rates[0], student_per_s: rates[1] })
+}
+
+/// The next answer from any worker; a worker's error, or silence, ends the measurement.
+async fn next(rx: &mut mpsc::UnboundedReceiver<Response>) -> Result<Response, String> {
+    match select(rx.next(), TimeoutFuture::new(ANSWER_TIMEOUT_MS)).await {
+        Either::Left((Some(Response::Error { context, message }), _)) => {
+            Err(format!("a throughput worker failed {context}: {message}"))
+        }
+        Either::Left((Some(response), _)) => Ok(response),
+        Either::Left((None, _)) => Err("the throughput workers stopped answering".into()),
+        Either::Right(_) => Err(format!("no throughput worker answered for {} s", ANSWER_TIMEOUT_MS / 1000)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_worker_per_core_within_bounds() {
+        assert_eq!(workers_for(Some(2)), 2);
+        assert_eq!(workers_for(None), 2);
+        assert_eq!(workers_for(Some(0)), 1);
+        assert_eq!(workers_for(Some(64)), MAX_WORKERS);
+    }
+}
