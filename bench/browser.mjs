@@ -1,0 +1,83 @@
+// Runs the browser half of the benchmark in Debian's headless Chromium and prints JSON:
+//  1. bench/page: Distillate's engine builds vs onnxruntime-web, one page, one schedule;
+//  2. the built site (dist/): cold load to first prediction, and the full 10 000-image
+//     evaluation of both models.
+// Usage: node bench/browser.mjs (from the repository root; bench/run prepares everything).
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = process.cwd();
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.json': 'application/json' };
+
+// Serves the repository at / and the built site at /site/.
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  let pathname = decodeURIComponent(url.pathname);
+  let base = root;
+  if (pathname.startsWith('/site/')) { base = path.join(root, 'dist'); pathname = pathname.slice('/site'.length); }
+  if (pathname.endsWith('/')) pathname += 'index.html';
+  const file = path.join(base, pathname);
+  if (!file.startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    res.writeHead(404); res.end(); return;
+  }
+  res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const base = `http://127.0.0.1:${server.address().port}`;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+try {
+  const result = { chromium: browser.version() };
+
+  const page = await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`page: ${m.text()}\n`); });
+  await page.goto(`${base}/bench/page/index.html${process.env.BENCH_VARIANTS ? `?variants=${process.env.BENCH_VARIANTS}` : ''}`);
+  await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000, polling: 500 });
+  result.engines = await page.evaluate(() => window.benchResult);
+  if (result.engines.error) throw new Error(result.engines.error);
+  await page.close();
+
+  if (!process.env.BENCH_SKIP_SITE && fs.existsSync(path.join(root, 'dist', 'index.html'))) {
+    result.site = {};
+    // Cold load: a fresh context (empty cache) from navigation to the first prediction shown.
+    const loads = [];
+    for (let i = 0; i < 3; i++) {
+      const context = await browser.newContext();
+      const site = await context.newPage();
+      const t0 = Date.now();
+      await site.goto(`${base}/site/`);
+      await site.locator('.detail .prediction').first().waitFor({ timeout: 60_000 });
+      loads.push(Date.now() - t0);
+      if (i === 2) {
+        // Full evaluation: all 10 000 test images through both models in the worker.
+        await site.locator('.evaluation button.primary:not([disabled])').waitFor({ timeout: 30_000 });
+        const t1 = Date.now();
+        await site.locator('.evaluation button', { hasText: 'All' }).click();
+        await site.locator('.evaluation .status', { hasText: 'images/s' }).waitFor({ timeout: 600_000 });
+        result.site.fullEvaluationMs = Date.now() - t1;
+        result.site.fullEvaluationStatus = await site.locator('.evaluation .status').innerText();
+        const throughput = site.locator('.throughput button');
+        if (await throughput.count()) {
+          await throughput.first().click();
+          await site.locator('.throughput .result').waitFor({ timeout: 120_000 });
+          result.site.throughput = await site.locator('.throughput .result').innerText();
+        }
+        result.site.environment = await site.locator('.environment').innerText().catch(() => null);
+      }
+      await context.close();
+    }
+    result.site.coldLoadMs = loads;
+  }
+  console.log(JSON.stringify(result, null, 2));
+} finally {
+  await browser.close();
+  server.close();
+}

@@ -1,0 +1,149 @@
+// Times Distillate's engine (wasm builds in ./pkg-*/) and onnxruntime-web (./ort/) on the
+// demo's teacher and student, in one page, with one schedule (../schedule.json):
+// the same input, warm-up, batched timing and statistics for every runner. Samples of the
+// runners are interleaved so that drift (thermal, background work) hits them alike.
+// bench/browser.mjs opens this page and reads window.benchResult.
+import * as ort from './ort/ort.wasm.min.mjs';
+
+const status = (text) => { document.getElementById('status').textContent = text; };
+const now = () => performance.now();
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function gunzip(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// First image of an IDX file ([n, h, w] u8, big-endian header), preprocessed like the site.
+async function firstImage(url, spec) {
+  const idx = await gunzip(await fetchBytes(url));
+  const view = new DataView(idx.buffer);
+  const rank = idx[3];
+  const dims = [...Array(rank).keys()].map((i) => view.getUint32(4 + 4 * i));
+  const size = dims[1] * dims[2];
+  const pixels = idx.subarray(4 + 4 * rank, 4 + 4 * rank + size);
+  const input = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const v = (spec.invert ? 255 - pixels[i] : pixels[i]) * spec.scale;
+    input[i] = (v - spec.mean[0]) / spec.std[0];
+  }
+  return { input, dims: [1, 1, dims[1], dims[2]] };
+}
+
+// Runner interface: load(bytes) → { run(): Promise<Float32Array>|Float32Array }.
+async function oursRunner(variant) {
+  const t0 = now();
+  const module = await import(`./pkg-${variant}/distillate_bench.js`);
+  await module.default({ module_or_path: `./pkg-${variant}/distillate_bench_bg.wasm` });
+  const instantiateMs = now() - t0;
+  return {
+    name: `Distillate ${variant} (${module.Session.simd()})`,
+    wasm: `pkg-${variant}/distillate_bench_bg.wasm`,
+    instantiateMs,
+    async load(bytes, input) {
+      const session = new module.Session(bytes);
+      return { run: () => session.run(input), sync: true };
+    },
+  };
+}
+
+async function ortRunner() {
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.wasmPaths = './ort/';
+  return {
+    name: `onnxruntime-web ${ort.env.versions.web} (wasm, 1 thread)`,
+    wasm: 'ort/ort-wasm-simd-threaded.wasm',
+    instantiateMs: null, // ORT instantiates its module inside the first session create
+    async load(bytes, input, dims) {
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, dims) };
+      const output = session.outputNames[0];
+      return { run: async () => (await session.run(feeds))[output].data, sync: false };
+    },
+  };
+}
+
+async function callN(loaded, n) {
+  if (loaded.sync) { for (let i = 0; i < n; i++) loaded.run(); } else { for (let i = 0; i < n; i++) await loaded.run(); }
+}
+
+async function timeModel(runners, bytes, image, schedule) {
+  const entries = [];
+  for (const runner of runners) {
+    const t0 = now();
+    const loaded = await runner.load(bytes, image.input, image.dims);
+    const loadMs = now() - t0;
+    const t1 = now();
+    const logits = Array.from(await loaded.run());
+    const firstMs = now() - t1;
+    entries.push({ runner, loaded, loadMs, firstMs, logits, perCall: [], batch: 1 });
+  }
+  for (const e of entries) {
+    const t0 = now();
+    while (now() - t0 < schedule.warmup_ms) await callN(e.loaded, 8);
+    for (;;) {
+      const t = now();
+      await callN(e.loaded, e.batch);
+      if (now() - t >= schedule.batch_min_ms) break;
+      e.batch *= 2;
+    }
+  }
+  const end = now() + schedule.duration_ms * entries.length;
+  while (now() < end) {
+    for (const e of entries) {
+      const t = now();
+      await callN(e.loaded, e.batch);
+      e.perCall.push((now() - t) / e.batch);
+    }
+  }
+  const reference = entries[entries.length - 1].logits;
+  return entries.map((e) => {
+    const sorted = [...e.perCall].sort((a, b) => a - b);
+    const at = (q) => sorted[Math.round((sorted.length - 1) * q)];
+    const maxAbsDiff = Math.max(...e.logits.map((v, i) => Math.abs(v - reference[i])));
+    return { runner: e.runner.name, loadMs: e.loadMs, firstMs: e.firstMs, medianMs: at(0.5), p90Ms: at(0.9),
+      samples: sorted.length, batch: e.batch, maxAbsDiffVsOrt: maxAbsDiff, argmax: e.logits.indexOf(Math.max(...e.logits)) };
+  });
+}
+
+// A tiny module whose one function uses f32x4.relaxed_madd: it validates only where the
+// host supports relaxed SIMD (the site's worker picks its build with the same probe).
+function relaxedSimdProbe() {
+  const v128Zero = [0xfd, 0x0c, ...new Array(16).fill(0)];
+  const body = [0, ...v128Zero, ...v128Zero, ...v128Zero, 0xfd, 0x85, 0x02, 0x0b];
+  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0,
+    10, body.length + 2, 1, body.length, ...body]);
+}
+
+async function main() {
+  const schedule = await (await fetch('../schedule.json')).json();
+  const manifest = await (await fetch('../../static/demo.json')).json();
+  const entry = (id) => manifest.models.find((m) => m.id === id);
+  const image = await firstImage(`../../${schedule.image}`, entry(manifest.teacher).preprocess);
+  const relaxed = WebAssembly.validate(relaxedSimdProbe());
+  // ?variants=a,b picks other builds in ./pkg-a/, ./pkg-b/ (bench/profiles compares release
+  // profiles that way); by default the two the site ships.
+  const asked = new URLSearchParams(location.search).get('variants');
+  const variants = asked ? asked.split(',') : ['simd', ...(relaxed ? ['relaxed'] : [])];
+  const runners = [];
+  for (const v of variants) runners.push(await oursRunner(v));
+  runners.push(await ortRunner());
+  const models = [];
+  for (const id of [manifest.teacher, manifest.student]) {
+    status(`timing ${id}…`);
+    const bytes = await fetchBytes(`../../static/${entry(id).file}`);
+    models.push({ id, bytes: bytes.length, results: await timeModel(runners, bytes, image, schedule) });
+  }
+  return { userAgent: navigator.userAgent, relaxedSimd: relaxed, schedule,
+    runners: runners.map((r) => ({ name: r.name, wasm: r.wasm, instantiateMs: r.instantiateMs })), models };
+}
+
+main().then(
+  (result) => { window.benchResult = result; status('done'); },
+  (error) => { window.benchResult = { error: String(error && error.stack || error) }; status(`failed: ${error}`); },
+);

@@ -1,0 +1,84 @@
+// Turns bench/run's JSON (native-ours, native-ort, browser) into docs/benchmarks.md.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execSync } from 'node:child_process';
+
+const dir = process.argv[2] || 'bench/artifacts';
+const read = (name) => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+const browser = read('browser.json');
+const nativeOurs = read('native-ours.json');
+const nativeOrt = read('native-ort.json');
+const f = (v, digits = 3) => (v == null || Number.isNaN(v) ? '—' : v.toFixed(digits));
+const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
+const sh = (cmd) => { try { return execSync(cmd, { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
+
+const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1] || os.cpus()[0]?.model;
+const lines = [];
+const out = (s = '') => lines.push(s);
+out('# Benchmarks');
+out();
+out(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`bench/run\` at commit ${sh('git rev-parse --short HEAD')}` +
+  `${sh('git status --porcelain --untracked-files=no') ? ' (with uncommitted changes)' : ''}.`);
+out(`Machine: ${cpu}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${sh('uname -sr')}; ` +
+  `headless Chromium ${browser.chromium}. Models: the bundled demo pair (\`static/demo.json\`).`);
+const s = browser.engines.schedule;
+out(`Schedule (\`bench/schedule.json\`, the same for every runner): ${s.warmup_ms} ms warm-up, then samples of as many ` +
+  `back-to-back single-image calls as last ≥ ${s.batch_min_ms} ms, for ${s.duration_ms} ms per runner; the first test image as input. ` +
+  'In the browser the runners\' samples are interleaved in one page.');
+out();
+
+out('## Browser: Distillate engine vs onnxruntime-web');
+out();
+out('| model | runner | load ms | first inference ms | median ms | p90 ms | ours / ORT (median) | max \\|Δ logit\\| vs ORT |');
+out('|---|---|---:|---:|---:|---:|---:|---:|');
+for (const m of browser.engines.models) {
+  const ort = m.results[m.results.length - 1];
+  for (const r of m.results) {
+    const ratio = r === ort ? '—' : f(r.medianMs / ort.medianMs, 2);
+    out(`| ${m.id} | ${r.runner} | ${f(r.loadMs, 1)} | ${f(r.firstMs, 2)} | ${f(r.medianMs)} | ${f(r.p90Ms)} | ${ratio} | ${r === ort ? '—' : r.maxAbsDiffVsOrt.toExponential(1)} |`);
+  }
+}
+out();
+out('| runner | wasm | raw | gzip -9 | instantiate ms |');
+out('|---|---|---:|---:|---:|');
+for (const r of browser.engines.runners) {
+  const bytes = fs.readFileSync(path.join('bench/page', r.wasm));
+  const gz = zlib.gzipSync(bytes, { level: 9 }).length;
+  out(`| ${r.name} | \`${r.wasm}\` | ${mb(bytes.length)} | ${mb(gz)} | ${r.instantiateMs == null ? 'in first load' : f(r.instantiateMs, 1)} |`);
+}
+out();
+out(`Relaxed SIMD supported by this browser: ${browser.engines.relaxedSimd ? 'yes' : 'no'}.`);
+out();
+
+if (browser.site) {
+  out('## The site (`dist/`, as `scripts/build` makes it)');
+  out();
+  const site = browser.site;
+  const files = fs.readdirSync('dist').filter((n) => n.endsWith('.wasm'));
+  out('| file | raw | gzip -9 |');
+  out('|---|---:|---:|');
+  for (const n of files) {
+    const bytes = fs.readFileSync(path.join('dist', n));
+    out(`| \`${n}\` | ${mb(bytes.length)} | ${mb(zlib.gzipSync(bytes, { level: 9 }).length)} |`);
+  }
+  out();
+  out(`- Cold load to first prediction (fresh browser context, localhost, three runs): ${site.coldLoadMs.map((v) => `${v} ms`).join(', ')}.`);
+  out(`- Full evaluation, 10 000 test images through both models: ${(site.fullEvaluationMs / 1000).toFixed(1)} s (page says: “${site.fullEvaluationStatus.replace(/\s+/g, ' ')}”).`);
+  if (site.throughput) out(`- Throughput mode: ${site.throughput.replace(/\s+/g, ' ')}.`);
+  if (site.environment) out(`- Environment card: ${site.environment.replace(/\s+/g, ' ')}.`);
+  out();
+}
+
+out('## Native: Distillate engine (tract) vs onnxruntime (PyPI)');
+out();
+out('| model | runner | load ms | first inference ms | median ms | p90 ms | ours / ORT (median) |');
+out('|---|---|---:|---:|---:|---:|---:|');
+nativeOurs.models.forEach((m, i) => {
+  const o = nativeOrt.models[i];
+  out(`| ${m.id} | ${nativeOurs.runner} | ${f(m.load_ms, 1)} | ${f(m.first_ms, 2)} | ${f(m.median_ms)} | ${f(m.p90_ms)} | ${f(m.median_ms / o.median_ms, 2)} |`);
+  out(`| ${o.id} | ${nativeOrt.runner} | ${f(o.load_ms, 1)} | ${f(o.first_ms, 2)} | ${f(o.median_ms)} | ${f(o.p90_ms)} | — |`);
+});
+out();
+console.log(lines.join('\n'));

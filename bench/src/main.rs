@@ -1,0 +1,101 @@
+//! `bench-native MANIFEST_DIR`: times the demo's teacher and student natively with the
+//! schedule in `bench/schedule.json`, and prints one JSON object (what `bench/run` turns
+//! into the Markdown table next to onnxruntime's numbers).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use distillate_bench::Schedule;
+use distillate_engine::{Manifest, Model, Preprocessor};
+use serde_json::json;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench-native: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let root = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let schedule: Schedule = serde_json::from_slice(&read(&root.join("bench/schedule.json"))?)?;
+    let manifest = Manifest::parse(&read(&root.join("static/demo.json"))?)?;
+    let images = distillate_engine::idx::parse(&read(&root.join(&schedule.image))?)?;
+    let [_, h, w] = images.dims[..] else { anyhow::bail!("{} is not [n, h, w] images", schedule.image) };
+    let first = &images.data[..h * w];
+    let mut results = Vec::new();
+    for id in [&manifest.teacher, &manifest.student] {
+        let entry = manifest.model(id).with_context(|| format!("manifest has no model {id}"))?;
+        let bytes = read(&root.join("static").join(&entry.file))?;
+        let started = Instant::now();
+        let model = Model::load(&bytes)?;
+        let mut classifier = model.classifier(1)?;
+        let load_ms = ms(started);
+        let card = model.card();
+        let mut input = vec![0.0; card.channels * card.height * card.width];
+        Preprocessor::new(&entry.preprocess, card)?.luma8_into(w as u32, h as u32, first, &mut input)?;
+        let mut logits = vec![0.0; classifier.classes()];
+        let mut once = || classifier.run_into(&input, &mut logits);
+        let started = Instant::now();
+        once()?;
+        let first_ms = ms(started);
+        let timing = sample(&schedule, &mut once)?;
+        results.push(json!({
+            "id": id, "file": entry.file, "bytes": bytes.len(), "load_ms": load_ms, "first_ms": first_ms,
+            "median_ms": timing.median, "p90_ms": timing.p90, "samples": timing.samples, "batch": timing.batch,
+        }));
+    }
+    let out = json!({ "runner": "distillate (tract, native)", "simd": std::env::consts::ARCH, "models": results });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}
+
+struct Timing {
+    median: f64,
+    p90: f64,
+    samples: usize,
+    batch: usize,
+}
+
+/// The schedule `bench/page/harness.js` and `bench/ort_native.py` follow too: warm up,
+/// double the calls per sample until a sample lasts `batch_min_ms`, then sample for
+/// `duration_ms`; per-call time of each sample; median and p90 over samples.
+fn sample<E>(s: &Schedule, run: &mut impl FnMut() -> Result<(), E>) -> Result<Timing, E> {
+    let started = Instant::now();
+    while ms(started) < s.warmup_ms {
+        run()?;
+    }
+    let mut batch = 1;
+    loop {
+        let t = Instant::now();
+        for _ in 0..batch {
+            run()?;
+        }
+        if ms(t) >= s.batch_min_ms {
+            break;
+        }
+        batch *= 2;
+    }
+    let mut per_call = Vec::new();
+    let started = Instant::now();
+    while ms(started) < s.duration_ms {
+        let t = Instant::now();
+        for _ in 0..batch {
+            run()?;
+        }
+        per_call.push(ms(t) / batch as f64);
+    }
+    per_call.sort_by(f64::total_cmp);
+    let at = |q: f64| per_call[((per_call.len() - 1) as f64 * q).round() as usize];
+    Ok(Timing { median: at(0.5), p90: at(0.9), samples: per_call.len(), batch })
+}
