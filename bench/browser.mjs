@@ -12,12 +12,11 @@ const root = process.cwd();
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
   '.css': 'text/css', '.json': 'application/json' };
 
-// Serves the repository at / and the built site at /site/.
-const server = http.createServer((req, res) => {
+// Serves `base` (the repository for the engine page; dist/ for the site, at its root as
+// Trunk built it).
+const serve = (base) => http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   let pathname = decodeURIComponent(url.pathname);
-  let base = root;
-  if (pathname.startsWith('/site/')) { base = path.join(root, 'dist'); pathname = pathname.slice('/site'.length); }
   if (pathname.endsWith('/')) pathname += 'index.html';
   const file = path.join(base, pathname);
   if (!file.startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
@@ -26,8 +25,12 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
   fs.createReadStream(file).pipe(res);
 });
+const server = serve(root);
+const siteServer = serve(path.join(root, 'dist'));
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+await new Promise((resolve) => siteServer.listen(0, '127.0.0.1', resolve));
 const base = `http://127.0.0.1:${server.address().port}`;
+const site = `http://127.0.0.1:${siteServer.address().port}`;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -51,26 +54,26 @@ try {
     const loads = [];
     for (let i = 0; i < 3; i++) {
       const context = await browser.newContext();
-      const site = await context.newPage();
+      const tab = await context.newPage();
       const t0 = Date.now();
-      await site.goto(`${base}/site/`);
-      await site.locator('.detail .prediction').first().waitFor({ timeout: 60_000 });
+      await tab.goto(`${site}/`);
+      await tab.locator('.detail .prediction').first().waitFor({ timeout: 60_000 });
       loads.push(Date.now() - t0);
       if (i === 2) {
         // Full evaluation: all 10 000 test images through both models in the worker.
-        await site.locator('.evaluation button.primary:not([disabled])').waitFor({ timeout: 30_000 });
+        await tab.locator('.evaluation button.primary:not([disabled])').waitFor({ timeout: 30_000 });
         const t1 = Date.now();
-        await site.locator('.evaluation button', { hasText: 'All' }).click();
-        await site.locator('.evaluation .status', { hasText: 'images/s' }).waitFor({ timeout: 600_000 });
+        await tab.locator('.evaluation button', { hasText: 'All' }).click();
+        await tab.locator('.evaluation .status', { hasText: 'images/s' }).waitFor({ timeout: 600_000 });
         result.site.fullEvaluationMs = Date.now() - t1;
-        result.site.fullEvaluationStatus = await site.locator('.evaluation .status').innerText();
-        const throughput = site.locator('.throughput button');
+        result.site.fullEvaluationStatus = await tab.locator('.evaluation .status').innerText();
+        const throughput = tab.locator('.throughput button');
         if (await throughput.count()) {
           await throughput.first().click();
-          await site.locator('.throughput .result').waitFor({ timeout: 120_000 });
-          result.site.throughput = await site.locator('.throughput .result').innerText();
+          await tab.locator('.throughput .result').waitFor({ timeout: 120_000 });
+          result.site.throughput = await tab.locator('.throughput .result').innerText();
         }
-        result.site.environment = await site.locator('.environment').innerText().catch(() => null);
+        result.site.environment = await tab.locator('.environment').innerText().catch(() => null);
       }
       await context.close();
     }
@@ -80,4 +83,5 @@ try {
 } finally {
   await browser.close();
   server.close();
+  siteServer.close();
 }

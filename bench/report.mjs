@@ -66,7 +66,7 @@ if (browser.site) {
   out();
   out(`- Cold load to first prediction (fresh browser context, localhost, three runs): ${site.coldLoadMs.map((v) => `${v} ms`).join(', ')}.`);
   out(`- Full evaluation, 10 000 test images through both models: ${(site.fullEvaluationMs / 1000).toFixed(1)} s (page says: “${site.fullEvaluationStatus.replace(/\s+/g, ' ')}”).`);
-  if (site.throughput) out(`- Throughput mode: ${site.throughput.replace(/\s+/g, ' ')}.`);
+  if (site.throughput) out(`- Throughput mode: ${site.throughput.replace(/\s+/g, ' ').replace(/\.$/, '')}.`);
   if (site.environment) out(`- Environment card: ${site.environment.replace(/\s+/g, ' ')}.`);
   out();
 }

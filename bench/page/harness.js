@@ -54,7 +54,8 @@ async function oursRunner(variant) {
 
 async function ortRunner() {
   ort.env.wasm.numThreads = 1;
-  ort.env.wasm.wasmPaths = './ort/';
+  // Absolute: ORT resolves a relative path against its own module, not the page.
+  ort.env.wasm.wasmPaths = new URL('./ort/', location.href).href;
   return {
     name: `onnxruntime-web ${ort.env.versions.web} (wasm, 1 thread)`,
     wasm: 'ort/ort-wasm-simd-threaded.wasm',
