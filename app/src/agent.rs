@@ -87,7 +87,7 @@ impl Worker for InferenceWorker {
 
     fn connected(&mut self, scope: &WorkerScope<Self>, id: HandlerId) {
         let info = WorkerInfo {
-            build: crate::BUILD_FEATURES.into(),
+            build: crate::build_features(),
             timer_resolution_ms: self.clock.as_ref().map(|c| c.resolution).unwrap_or(f64::NAN),
         };
         scope.respond(id, Response::Ready(info));

@@ -16,10 +16,6 @@ pub mod protocol;
 pub mod state;
 
 /// Engine build features of this compilation, shown on the environment card.
-pub const BUILD_FEATURES: &str = if cfg!(target_feature = "relaxed-simd") {
-    "wasm32 · simd128 + relaxed-simd"
-} else if cfg!(target_feature = "simd128") {
-    "wasm32 · simd128"
-} else {
-    "wasm32 · scalar"
-};
+pub fn build_features() -> String {
+    format!("wasm32 · {}", distillate_engine::SIMD_FEATURES)
+}

@@ -55,19 +55,8 @@ mod web {
 
         /// Which SIMD this module was compiled with.
         pub fn simd() -> String {
-            super::simd().into()
+            distillate_engine::SIMD_FEATURES.into()
         }
-    }
-}
-
-/// The SIMD features this build was compiled with.
-pub fn simd() -> &'static str {
-    if cfg!(target_feature = "relaxed-simd") {
-        "simd128 + relaxed-simd"
-    } else if cfg!(target_feature = "simd128") {
-        "simd128"
-    } else {
-        "none"
     }
 }
 

@@ -203,8 +203,8 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
         mark(&format!("train + export {id}"), &mut lap);
     }
 
-    let teacher_ms = teacher_latencies.iter().sum::<f64>() / teacher_latencies.len() as f64;
-    let (chosen_index, reason) = choose(&teacher_card, teacher_ms, &ladder_cards, config);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (chosen_index, reason) = choose(&teacher_card, mean(&teacher_latencies), &ladder_cards, config);
     let spec = &config.students[chosen_index];
     let arch = Arch { stages: spec.stages.clone(), classes };
     // Same seed as the distilled student: the only difference is the loss.
@@ -237,7 +237,7 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
         baseline_cards.push(card);
         mark(&format!("train + export {id}"), &mut lap);
     }
-    teacher_card.native_latency_ms = teacher_latencies.iter().sum::<f64>() / teacher_latencies.len() as f64;
+    teacher_card.native_latency_ms = mean(&teacher_latencies);
 
     let chosen = &ladder_cards[chosen_index];
     let mut cards = vec![teacher_card.clone()];

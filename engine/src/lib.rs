@@ -28,6 +28,16 @@ pub mod stats;
 pub mod verdict;
 
 pub use error::{Error, Result};
+
+/// The SIMD this build of the engine was compiled with (its kernels follow the same
+/// target features), as the web app and the benchmark show it.
+pub const SIMD_FEATURES: &str = if cfg!(target_feature = "relaxed-simd") {
+    "simd128 + relaxed-simd"
+} else if cfg!(target_feature = "simd128") {
+    "simd128"
+} else {
+    "scalar"
+};
 pub use manifest::Manifest;
 pub use model::{BatchDim, Classifier, Model, ModelCard};
 pub use preprocess::{PreprocessSpec, Preprocessor};
