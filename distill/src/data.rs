@@ -51,22 +51,23 @@ impl Split {
 
     /// Normalised NCHW batch of `indices`, with optional augmentation, plus labels and
     /// which images were mirrored.
-    pub fn batch(&self, indices: &[usize], mut augment: Option<(&mut SplitMix64, usize, bool)>) -> Batch {
+    pub fn batch(&self, indices: &[usize], mut augment: Option<Augment<'_>>) -> Batch {
         let mut x = Vec::with_capacity(indices.len() * PIXELS);
         let mut flipped = Vec::with_capacity(indices.len());
         let fill = normalise(0);
         for &i in indices {
             let img = self.image(i);
             let (dx, dy, flip) = match augment.as_mut() {
-                Some((rng, shift, hflip)) => {
-                    let s = *shift as i64;
-                    let mut offset = || if s == 0 { 0 } else { (rng.next_u64() % (2 * s as u64 + 1)) as i64 - s };
+                Some(a) => {
+                    let s = a.max_shift as i64;
+                    let mut offset = || if s == 0 { 0 } else { (a.rng.next_u64() % (2 * s as u64 + 1)) as i64 - s };
                     let (dx, dy) = (offset(), offset());
-                    (dx, dy, *hflip && rng.next_u64() & 1 == 1)
+                    (dx, dy, a.hflip && a.rng.next_u64() & 1 == 1)
                 }
                 None => (0, 0, false),
             };
             flipped.push(flip);
+            let start = x.len();
             for y in 0..SIDE as i64 {
                 for xx in 0..SIDE as i64 {
                     // Output pixel (xx, y) reads source (sx, sy).
@@ -76,8 +77,58 @@ impl Split {
                     x.push(if inside { normalise(img[(sy as usize) * SIDE + sx as usize]) } else { fill });
                 }
             }
+            if let Some(a) = augment.as_mut()
+                && a.erase_prob > 0.0
+                && f64::from(a.rng.next_f32()) < a.erase_prob
+            {
+                erase(&mut x[start..], a.rng);
+            }
         }
         Batch { x, labels: indices.iter().map(|&i| self.labels[i] as i64).collect(), flipped }
+    }
+}
+
+/// Training-time augmentation of a batch.
+#[derive(Debug)]
+pub struct Augment<'a> {
+    /// The pipeline's generator (augmentation is seeded like everything else).
+    pub rng: &'a mut SplitMix64,
+    /// Random shifts of up to this many pixels in x and y.
+    pub max_shift: usize,
+    /// Mirror left–right with probability 1/2.
+    pub hflip: bool,
+    /// Probability of random erasing.
+    pub erase_prob: f64,
+}
+
+/// Random erasing (Zhong et al., 2017, "Random Erasing Data Augmentation", whose defaults
+/// these are): a rectangle covering 2–40 % of the image, aspect ratio 0.3–3.3, filled with
+/// random pixel values.
+const ERASE_AREA: (f64, f64) = (0.02, 0.4);
+/// Smallest aspect ratio (height / width) of the erased rectangle; the largest is its inverse.
+const ERASE_MIN_ASPECT: f64 = 0.3;
+/// Attempts at a rectangle that fits before giving up (the paper's loop, bounded).
+const ERASE_ATTEMPTS: usize = 10;
+
+/// Erases one random rectangle of a normalised 28×28 image in place.
+fn erase(image: &mut [f32], rng: &mut SplitMix64) {
+    for _ in 0..ERASE_ATTEMPTS {
+        let area = (PIXELS as f64) * (ERASE_AREA.0 + f64::from(rng.next_f32()) * (ERASE_AREA.1 - ERASE_AREA.0));
+        let log_aspect = ERASE_MIN_ASPECT.ln() * (1.0 - 2.0 * f64::from(rng.next_f32()));
+        let aspect = log_aspect.exp();
+        let h = (area * aspect).sqrt().round() as usize;
+        let w = (area / aspect).sqrt().round() as usize;
+        if h == 0 || w == 0 || h >= SIDE || w >= SIDE {
+            continue;
+        }
+        let top = (rng.next_u64() % (SIDE - h + 1) as u64) as usize;
+        let left = (rng.next_u64() % (SIDE - w + 1) as u64) as usize;
+        for row in image.chunks_mut(SIDE).skip(top).take(h) {
+            for v in &mut row[left..left + w] {
+                *v = normalise((rng.next_u64() & 0xFF) as u8);
+            }
+        }
+        return;
     }
 }
 
@@ -176,9 +227,33 @@ mod tests {
         let split = tiny();
         let mut rng = SplitMix64(1);
         // Draw until a flip happens (probability 1/2 each time).
-        let b = (0..64).map(|_| split.batch(&[0], Some((&mut rng, 0, true)))).find(|b| b.flipped[0]).expect("a flip");
+        let b = (0..64)
+            .map(|_| split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 0, hflip: true, erase_prob: 0.0 })))
+            .find(|b| b.flipped[0])
+            .expect("a flip");
         assert_eq!(b.x[0], normalise(27));
         assert_eq!(b.x[SIDE + 27], normalise(SIDE as u8));
+    }
+
+    #[test]
+    fn erasing_changes_one_rectangle_and_nothing_else() {
+        // A uniform image: every changed pixel belongs to the erased rectangle.
+        let split = Split { pixels: vec![7; PIXELS], labels: vec![1] };
+        let mut rng = SplitMix64(3);
+        let b = split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 0, hflip: false, erase_prob: 1.0 }));
+        let changed: Vec<(usize, usize)> =
+            (0..PIXELS).filter(|&i| b.x[i] != normalise(7)).map(|i| (i / SIDE, i % SIDE)).collect();
+        assert!(changed.len() >= (PIXELS as f64 * ERASE_AREA.0 * 0.5) as usize, "{} pixels", changed.len());
+        let (rows, cols): (Vec<usize>, Vec<usize>) = changed.iter().copied().unzip();
+        let (h, w) = (
+            rows.iter().max().unwrap() - rows.iter().min().unwrap() + 1,
+            cols.iter().max().unwrap() - cols.iter().min().unwrap() + 1,
+        );
+        assert!(h < SIDE && w < SIDE, "{h}×{w} covers the image");
+        assert!(changed.len() <= h * w);
+        assert!(h * w <= (PIXELS as f64 * ERASE_AREA.1 * 1.3) as usize, "{h}×{w} is larger than the area limit");
+        let without = split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 0, hflip: false, erase_prob: 0.0 }));
+        assert!(without.x.iter().all(|v| *v == normalise(7)));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use distillate_engine::onnx_build::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{KdConfig, TrainConfig};
-use crate::data::{Batch, PIXELS, Split, shuffle};
+use crate::data::{Augment, Batch, PIXELS, Split, shuffle};
 use crate::model::{Arch, Cnn, values};
 
 /// Evaluation batch size (no gradients, so larger batches are cheap).
@@ -87,6 +87,9 @@ pub struct TrainLog {
     pub train_images_per_second: f64,
 }
 
+/// A trained model in validation mode and the record of its training.
+pub type Trained = (Cnn, TrainLog);
+
 /// Trains a fresh `arch` on `train`, early-stopping on `val`; returns the best weights in
 /// validation mode (no autodiff, BatchNorm using refreshed running statistics).
 pub fn train(
@@ -97,7 +100,52 @@ pub fn train(
     val: &Split,
     seed: u64,
     log_prefix: &str,
-) -> anyhow::Result<(Cnn, TrainLog)> {
+) -> anyhow::Result<Trained> {
+    let (model, log, _) = run(arch, config, objective, train, val, seed, log_prefix, false)?;
+    Ok((model, log))
+}
+
+/// One run, two results: the last weights after every epoch (`restore_best: false`), and
+/// what the early-stop rule (`restore_best: true`) would have returned from the same run —
+/// its best checkpoint when the rule fires, with the log cut there. Seeded runs are
+/// deterministic, so the second is exactly the run that rule would have made, for the price
+/// of one.
+pub fn train_last_and_early_stopped(
+    arch: &Arch,
+    config: &TrainConfig,
+    objective: &Objective<'_>,
+    train: &Split,
+    val: &Split,
+    seed: u64,
+    log_prefix: &str,
+) -> anyhow::Result<(Trained, Trained)> {
+    let last = TrainConfig { restore_best: false, ..config.clone() };
+    let (model, log, early) = run(arch, &last, objective, train, val, seed, log_prefix, true)?;
+    let early = early.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
+    Ok(((model, log), early))
+}
+
+/// Where the early-stop rule would have ended a run that went on.
+struct RuleCut {
+    /// Epochs the rule would have run.
+    epochs: usize,
+    /// Its checkpoint: epoch and weights.
+    best: (usize, Cnn),
+    /// Seconds since the start when it would have stopped.
+    seconds: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    arch: &Arch,
+    config: &TrainConfig,
+    objective: &Objective<'_>,
+    train: &Split,
+    val: &Split,
+    seed: u64,
+    log_prefix: &str,
+    follow_rule: bool,
+) -> anyhow::Result<(Cnn, TrainLog, Option<Trained>)> {
     let started = Instant::now();
     let device = Device::flex().autodiff();
     device.seed(seed);
@@ -110,7 +158,9 @@ pub fn train(
     let mut step = 0usize;
 
     let mut epochs: Vec<EpochRecord> = Vec::new();
+    // Lowest validation loss so far: the early-stop rule's checkpoint.
     let mut best: Option<(f64, usize, Cnn)> = None;
+    let mut cut: Option<RuleCut> = None;
     let mut train_seconds = 0.0;
     let mut trained_images = 0usize;
     let stop_reason = loop {
@@ -131,7 +181,13 @@ pub fn train(
         for chunk in order.chunks(config.batch_size) {
             // Cosine decay from the peak to 0 over max_epochs.
             lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos());
-            let batch = train.batch(chunk, Some((&mut rng, config.max_shift, config.hflip)));
+            let augment = Augment {
+                rng: &mut rng,
+                max_shift: config.max_shift,
+                hflip: config.hflip,
+                erase_prob: config.erase_prob,
+            };
+            let batch = train.batch(chunk, Some(augment));
             let n = chunk.len();
             let x = Tensor::<4>::from_data(TensorData::new(batch.x.clone(), [n, 1, 28, 28]), &device);
             let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels.clone(), [n]), &device);
@@ -168,26 +224,48 @@ pub fn train(
             train.len() as f64 / epoch_train_seconds
         );
         epochs.push(record);
-        if !config.restore_best || best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss) {
+        if cut.is_none() && best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss) {
             best = Some((val_loss, epoch, model.valid()));
         }
         let best_epoch = best.as_ref().map(|b| b.1).unwrap_or(epoch);
-        if epoch - best_epoch >= config.patience {
-            break StopReason::EarlyStop;
+        if cut.is_none() && epoch - best_epoch >= config.patience {
+            if config.restore_best {
+                break StopReason::EarlyStop;
+            }
+            if let Some((_, e, m)) = best.take() {
+                cut = Some(RuleCut { epochs: epoch, best: (e, m), seconds: started.elapsed().as_secs_f64() });
+            }
         }
     };
-    let (_, best_epoch, best_model) = best.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
-    let model = refresh_batch_norm(best_model, train, config.batch_size, &mut rng, &device)?;
-    Ok((
-        model,
-        TrainLog {
-            epochs,
-            best_epoch,
-            stop_reason,
-            wall_seconds: started.elapsed().as_secs_f64(),
-            train_images_per_second: trained_images as f64 / train_seconds.max(1e-9),
-        },
-    ))
+    let images_per_second = trained_images as f64 / train_seconds.max(1e-9);
+    let log = |epochs: Vec<EpochRecord>, best_epoch, stop_reason, wall_seconds| TrainLog {
+        epochs,
+        best_epoch,
+        stop_reason,
+        wall_seconds,
+        train_images_per_second: images_per_second,
+    };
+    // The rule's result: its checkpoint where it fired, or at the end if it never did.
+    let rule = match cut {
+        Some(RuleCut { epochs: n, best: (e, m), seconds }) => {
+            Some((m, log(epochs[..n].to_vec(), e, StopReason::EarlyStop, seconds)))
+        }
+        None => best.map(|(_, e, m)| (m, log(epochs.clone(), e, stop_reason, started.elapsed().as_secs_f64()))),
+    };
+    let (model, best_epoch, rule) = if config.restore_best {
+        let (m, l) = rule.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
+        (m, l.best_epoch, None)
+    } else {
+        anyhow::ensure!(!epochs.is_empty(), "no epoch completed");
+        (model.valid(), epochs.len(), rule)
+    };
+    let model = refresh_batch_norm(model, train, config.batch_size, &mut rng, &device)?;
+    let rule = match rule.filter(|_| follow_rule) {
+        Some((m, l)) => Some((refresh_batch_norm(m, train, config.batch_size, &mut rng, &device)?, l)),
+        None => None,
+    };
+    let wall_seconds = started.elapsed().as_secs_f64();
+    Ok((model, log(epochs, best_epoch, stop_reason, wall_seconds), rule))
 }
 
 /// Teacher logits for a batch, matching each image's mirroring.
@@ -274,4 +352,48 @@ fn refresh_batch_norm(
         let _ = model.forward(x.detach());
     }
     Ok(model.valid())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::PipelineConfig;
+    use crate::data::Dataset;
+
+    /// The pipeline trains the CE baseline once for both of its results; the early-stopped
+    /// one must be the run the early-stop rule would have made on its own.
+    #[test]
+    fn one_run_cuts_where_a_run_with_early_stopping_stops() {
+        let dir = PipelineConfig::default().data_dir;
+        let data = Dataset::load(Path::new(&dir), 200, 600, 0, 7).expect("Fashion-MNIST (scripts/setup installs it)");
+        let arch = Arch { stages: vec![vec![4], vec![8]], classes: 10 };
+        // A high learning rate and patience 1 make validation loss stall early.
+        let config = TrainConfig {
+            max_epochs: 8,
+            patience: 1,
+            batch_size: 32,
+            learning_rate: 0.05,
+            budget_secs: 600.0,
+            ..TrainConfig::default()
+        };
+        let (_, alone) =
+            train(&arch, &config, &Objective::CrossEntropy, &data.train, &data.val, 3, "alone").expect("runs");
+        let ((_, full), (_, cut)) =
+            train_last_and_early_stopped(&arch, &config, &Objective::CrossEntropy, &data.train, &data.val, 3, "both")
+                .expect("runs");
+
+        assert_eq!(alone.stop_reason, StopReason::EarlyStop, "the rule must fire for this test to test the cut");
+        assert_eq!(
+            (cut.stop_reason, cut.best_epoch, cut.epochs.len()),
+            (alone.stop_reason, alone.best_epoch, alone.epochs.len())
+        );
+        for (a, b) in alone.epochs.iter().zip(&cut.epochs) {
+            assert!((a.val_loss - b.val_loss).abs() < 1e-6, "epoch {}: {} vs {}", a.epoch, a.val_loss, b.val_loss);
+        }
+        // The same run went on to the end and kept its last weights.
+        assert_eq!((full.epochs.len(), full.best_epoch, full.stop_reason), (8, 8, StopReason::MaxEpochs));
+        assert_eq!(full.epochs[..cut.epochs.len()], cut.epochs[..]);
+    }
 }
