@@ -12,7 +12,6 @@ use distillate_engine::verdict::{Verdict, VerdictInputs, judge};
 use gloo_worker::WorkerBridge;
 use yew::prelude::*;
 
-use crate::agent::InferenceWorker;
 use crate::browser;
 use crate::components::benchmark::Benchmark;
 use crate::components::bring_your_own::BringYourOwn;
@@ -28,7 +27,7 @@ use crate::components::scorecard::Scorecard;
 use crate::components::throughput::ThroughputPanel;
 use crate::hooks::{use_worker, worker_script};
 use crate::loader::{fetch_bytes, load_manifest, page_url, query_param, resolve};
-use crate::protocol::{ModelBlob, Request};
+use crate::protocol::{Inference, ModelBlob, Request};
 use crate::state::{Action, State, ThroughputStatus};
 
 /// Manifest loaded when the URL names none.
@@ -419,7 +418,7 @@ fn environment(state: &State) -> Environment {
 async fn load_demo(
     url: &str,
     dispatch: &UseReducerDispatcher<State>,
-    worker: &Rc<WorkerBridge<InferenceWorker>>,
+    worker: &Rc<WorkerBridge<Inference>>,
     given: &Rc<std::cell::RefCell<Given>>,
 ) -> Result<(), String> {
     let manifest_url = resolve(&page_url(), url)?;

@@ -7,8 +7,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use crate::agent::InferenceWorker;
-use crate::protocol::Request;
+use crate::protocol::{Inference, Request};
 use crate::state::{Action, State};
 
 /// Worker script emitted by Trunk next to the page (`data-type="worker"`, no-modules target).
@@ -19,13 +18,13 @@ pub const RELAXED_WORKER_SCRIPT: &str = "worker-relaxed.js";
 /// Starts the inference worker, and a fresh one whenever `generation` changes (after a
 /// crash), routing its answers — and its last words if it panics — into the reducer.
 #[hook]
-pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> Rc<WorkerBridge<InferenceWorker>> {
+pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> Rc<WorkerBridge<Inference>> {
     let channel = {
         let dispatch = dispatch.clone();
         use_memo((), move |_| watch_for_panics(dispatch))
     };
     use_memo(generation, move |_| {
-        let bridge = InferenceWorker::spawner()
+        let bridge = Inference::spawner()
             .callback(move |response| dispatch.dispatch(Action::Worker(response)))
             .as_module(false)
             .spawn(&worker_script());

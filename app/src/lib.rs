@@ -1,10 +1,10 @@
 //! # distillate-app
 //!
-//! The web page: a Yew front end (`app`, `components`, `state`) and an inference worker
-//! (`agent`) that owns the models, both compiled from this crate. The main thread fetches
-//! bytes; the worker parses, runs and times; messages are in `protocol`.
+//! The web page: a Yew front end (`app`, `components`, `state`) that talks to the inference
+//! worker (crate `distillate-worker`, which owns the models) through `protocol`. The main
+//! thread fetches bytes; the worker parses, runs and times. This crate uses the engine
+//! without its `runtime` feature: the page's bundle carries no tract.
 
-pub mod agent;
 pub mod app;
 pub mod browser;
 pub mod components;

@@ -8,8 +8,7 @@ use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
 use gloo_worker::Spawnable;
 
-use crate::agent::InferenceWorker;
-use crate::protocol::{ModelBlob, Request, Response, Role};
+use crate::protocol::{Inference, ModelBlob, Request, Response, Role};
 
 /// Most workers started, whatever the browser reports: beyond this the page only adds
 /// memory (every worker holds both models).
@@ -50,7 +49,7 @@ pub async fn measure(
     let bridges: Vec<_> = (0..workers)
         .map(|_| {
             let tx = tx.clone();
-            InferenceWorker::spawner()
+            Inference::spawner()
                 .callback(move |response| {
                     // The receiver lives until every answer is in; a send after that is moot.
                     let _ = tx.unbounded_send(response);

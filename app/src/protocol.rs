@@ -4,7 +4,34 @@
 use distillate_engine::bench::{AbSamples, BenchConfig, Phase};
 use distillate_engine::metrics::EvalSummary;
 use distillate_engine::{ModelCard, PreprocessSpec};
+use gloo_worker::{HandlerId, Worker, WorkerScope};
 use serde::{Deserialize, Serialize};
+
+/// The inference worker as the page knows it: its messages. gloo-worker names a bridge by
+/// the worker type at its other end but only uses that type's `Input` and `Output`; the
+/// worker itself (`distillate-worker`'s `InferenceWorker`) is compiled into its own bundle,
+/// so that the page's bundle never links tract. Uninhabited: the page never creates one.
+#[derive(Debug)]
+pub enum Inference {}
+
+impl Worker for Inference {
+    type Message = std::convert::Infallible;
+    type Input = Request;
+    type Output = Response;
+
+    fn create(_scope: &WorkerScope<Self>) -> Self {
+        // Only gloo-worker's registrar calls this, and only in the worker's bundle.
+        unreachable!("the page does not run the inference worker")
+    }
+
+    fn update(&mut self, _scope: &WorkerScope<Self>, _msg: Self::Message) {
+        match *self {}
+    }
+
+    fn received(&mut self, _scope: &WorkerScope<Self>, _msg: Request, _id: HandlerId) {
+        match *self {}
+    }
+}
 
 /// A model to load: its bytes and how to preprocess for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,18 +9,27 @@
 //!
 //! The engine takes bytes and slices, never paths or browser objects: the CLI reads files,
 //! the web app fetches them, and both hand the bytes here.
+//!
+//! Feature `runtime` (default) is tract: [`model`], [`runner`] and [`onnx_build`]. Without
+//! it the engine is the measuring, scoring and reporting half only — what the web page's
+//! main thread needs, so that its bundle does not carry an inference runtime it never runs
+//! (the worker has its own).
 
 pub mod bench;
+pub mod card;
 pub mod cost;
 pub mod error;
 pub mod idx;
 pub mod limits;
 pub mod manifest;
 pub mod metrics;
+#[cfg(feature = "runtime")]
 pub mod model;
+#[cfg(feature = "runtime")]
 pub mod onnx_build;
 pub mod preprocess;
 pub mod report;
+#[cfg(feature = "runtime")]
 pub mod runner;
 pub mod scorecard;
 pub mod share;
@@ -38,10 +47,13 @@ pub const SIMD_FEATURES: &str = if cfg!(target_feature = "relaxed-simd") {
 } else {
     "scalar"
 };
+pub use card::{BatchDim, ModelCard};
 pub use manifest::Manifest;
-pub use model::{BatchDim, Classifier, Model, ModelCard};
+#[cfg(feature = "runtime")]
+pub use model::{Classifier, Model};
 pub use preprocess::{PreprocessSpec, Preprocessor};
 pub use report::Report;
+#[cfg(feature = "runtime")]
 pub use runner::Runner;
 
 // The same unit tests run natively and, through wasm-bindgen-test, in headless Chromium.

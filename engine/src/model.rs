@@ -9,61 +9,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use prost::Message;
-use serde::{Deserialize, Serialize};
 use tract_onnx::pb;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::Cost;
 use tract_onnx::tract_hir::internal::DimLike;
 
+pub use crate::card::{BatchDim, ModelCard};
 use crate::error::{Error, Result};
 use crate::limits::MAX_MODEL_BYTES;
-
-/// How the model declares its batch dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BatchDim {
-    /// A fixed number (usually 1): only that batch size can run.
-    Fixed(usize),
-    /// A symbol: any batch size can be compiled.
-    Dynamic,
-}
-
-/// What a person needs to know about a model before comparing it: the "model card"
-/// computed from the file itself (not from any claim inside it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
-    /// Channels of the input image (1 gray, 3 RGB).
-    pub channels: usize,
-    /// Input height in pixels.
-    pub height: usize,
-    /// Input width in pixels.
-    pub width: usize,
-    /// Declared batch dimension.
-    pub batch: BatchDim,
-    /// Number of classes K of the `[1, K]` output.
-    pub classes: usize,
-    /// Trainable parameters: elements of all floating-point initializers and constants.
-    pub params: u64,
-    /// Multiply–accumulates for one image, summed from tract's per-operator cost model:
-    /// convolutions, matrix products, and the accumulations of average pooling.
-    pub macs: u64,
-    /// Floating-point operations for one image (2 × MACs, the usual convention).
-    pub flops: u64,
-    /// Size of the ONNX file in bytes.
-    pub bytes: u64,
-    /// Operator types and how often each occurs.
-    pub operators: BTreeMap<String, usize>,
-    /// The exporter that wrote the file, when it says.
-    pub producer: String,
-}
-
-impl ModelCard {
-    /// `"1×28×28"`: the per-image input shape.
-    pub fn input_label(&self) -> String {
-        format!("{}×{}×{}", self.channels, self.height, self.width)
-    }
-}
 
 /// A checked, parsed model, ready to compile into [`Classifier`]s.
 #[derive(Debug, Clone)]

@@ -9,9 +9,9 @@ use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, ImageReader, Limits};
 use serde::{Deserialize, Serialize};
 
+use crate::card::ModelCard;
 use crate::error::{Error, Result};
 use crate::limits::{MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS};
-use crate::model::ModelCard;
 
 /// Maps 8-bit pixels to [0, 1]: the convention of torchvision's `ToTensor` and of the
 /// Fashion-MNIST models we ship.

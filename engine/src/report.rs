@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::bench::AbSamples;
+use crate::card::ModelCard;
 use crate::cost::{CostComparison, CostInputs, compare};
 use crate::error::{Error, Result};
 use crate::metrics::EvalSummary;
-use crate::model::ModelCard;
 use crate::stats::LatencyStats;
 use crate::verdict::{Thresholds, Verdict, VerdictInputs, judge};
 

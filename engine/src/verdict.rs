@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::card::ModelCard;
 use crate::error::{Error, Result};
-use crate::model::ModelCard;
 
 /// Editable thresholds. The defaults are the project's acceptance criteria.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,7 +195,7 @@ pub fn judge(m: &VerdictInputs<'_>, thresholds: &Thresholds) -> Result<Verdict> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::BatchDim;
+    use crate::card::BatchDim;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

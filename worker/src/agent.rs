@@ -9,7 +9,7 @@ use distillate_engine::{Model, Runner};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use wasm_bindgen::JsCast;
 
-use crate::protocol::{ModelBlob, Prediction, Request, Response, Role, WorkerInfo};
+use distillate_app::protocol::{ModelBlob, Prediction, Request, Response, Role, WorkerInfo};
 
 /// Milliseconds of work per slice: short enough that progress looks live and Cancel is
 /// honoured quickly, long enough that message overhead stays negligible.
@@ -87,7 +87,7 @@ impl Worker for InferenceWorker {
 
     fn connected(&mut self, scope: &WorkerScope<Self>, id: HandlerId) {
         let info = WorkerInfo {
-            build: crate::build_features(),
+            build: distillate_app::build_features(),
             timer_resolution_ms: self.clock.as_ref().map(|c| c.resolution).unwrap_or(f64::NAN),
         };
         scope.respond(id, Response::Ready(info));
