@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{PipelineConfig, TrainConfig};
 use crate::data::{CLASS_NAMES, Dataset, FASHION_MNIST_MEAN, FASHION_MNIST_STD, PIXELS, Split};
 use crate::model::{Arch, Cnn};
-use crate::train::{Objective, SoftTargets, TrainLog, predict, predict_with, train, train_last_and_early_stopped};
+use crate::train::{Job, Objective, SoftTargets, TrainLog, predict, predict_with, train, train_last_and_early_stopped};
 
 /// Largest |burn − tract| logit difference accepted after export.
 pub const PARITY_TOLERANCE: f32 = 1e-4;
@@ -128,15 +128,15 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
 
     let classes = CLASS_NAMES.len();
     let teacher_arch = Arch { stages: config.teacher_stages.clone(), classes };
-    let (teacher, log) = train(
-        &teacher_arch,
-        &config.teacher,
-        &Objective::CrossEntropy,
-        &data.train,
-        &data.val,
-        config.seed,
-        "teacher",
-    )?;
+    let (teacher, log) = train(&Job {
+        arch: &teacher_arch,
+        config: &config.teacher,
+        objective: &Objective::CrossEntropy,
+        train: &data.train,
+        val: &data.val,
+        seed: config.seed,
+        log_prefix: "teacher",
+    })?;
     mark("train teacher", &mut lap);
     let teacher_test = predict(&teacher, &data.test)?;
     let mut teacher_card = export(ExportJob {
@@ -181,7 +181,15 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
         let id = format!("student-{}", spec.name);
         let objective = Objective::Distill(&targets, config.kd.clone());
         let seed = config.seed + 1 + i as u64;
-        let (model, log) = train(&arch, &config.student, &objective, &data.train, &data.val, seed, &id)?;
+        let (model, log) = train(&Job {
+            arch: &arch,
+            config: &config.student,
+            objective: &objective,
+            train: &data.train,
+            val: &data.val,
+            seed,
+            log_prefix: &id,
+        })?;
         let burn_logits = predict(&model, &data.test)?;
         let mut card = export(ExportJob {
             id: &id,
@@ -214,22 +222,23 @@ pub fn run(config: &PipelineConfig, out: &Path) -> anyhow::Result<LadderSummary>
     let full_length = TrainConfig { restore_best: false, ..config.student.clone() };
     let early_id = format!("baseline-{}", spec.name);
     let full_id = format!("baseline-{}-full", spec.name);
+    let job = Job {
+        arch: &arch,
+        config: &config.student,
+        objective: &Objective::CrossEntropy,
+        train: &data.train,
+        val: &data.val,
+        seed,
+        log_prefix: &full_id,
+    };
     let trained = if config.full_length_baseline {
-        let (full, early) = train_last_and_early_stopped(
-            &arch,
-            &config.student,
-            &Objective::CrossEntropy,
-            &data.train,
-            &data.val,
-            seed,
-            &full_id,
-        )?;
+        let (full, early) = train_last_and_early_stopped(&job)?;
         vec![
             (early_id, "cross-entropy only", &config.student, early),
             (full_id, "cross-entropy, every epoch", &full_length, full),
         ]
     } else {
-        let early = train(&arch, &config.student, &Objective::CrossEntropy, &data.train, &data.val, seed, &early_id)?;
+        let early = train(&Job { log_prefix: &early_id, ..job })?;
         vec![(early_id, "cross-entropy only", &config.student, early)]
     };
     mark("train baselines", &mut lap);

@@ -90,18 +90,29 @@ pub struct TrainLog {
 /// A trained model in validation mode and the record of its training.
 pub type Trained = (Cnn, TrainLog);
 
-/// Trains a fresh `arch` on `train`, early-stopping on `val`; returns the best weights in
+/// One model to train: what, how, on which data, with which seed.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    /// The network.
+    pub arch: &'a Arch,
+    /// Epochs, budget, optimiser and augmentation.
+    pub config: &'a TrainConfig,
+    /// Cross-entropy or distillation.
+    pub objective: &'a Objective<'a>,
+    /// Training images.
+    pub train: &'a Split,
+    /// Validation images (early stopping, checkpoint choice).
+    pub val: &'a Split,
+    /// Weight initialisation, shuffling and augmentation.
+    pub seed: u64,
+    /// Prefix of the per-epoch log lines.
+    pub log_prefix: &'a str,
+}
+
+/// Trains a fresh `job.arch`, early-stopping on `job.val`; returns the best weights in
 /// validation mode (no autodiff, BatchNorm using refreshed running statistics).
-pub fn train(
-    arch: &Arch,
-    config: &TrainConfig,
-    objective: &Objective<'_>,
-    train: &Split,
-    val: &Split,
-    seed: u64,
-    log_prefix: &str,
-) -> anyhow::Result<Trained> {
-    let (model, log, _) = run(arch, config, objective, train, val, seed, log_prefix, false)?;
+pub fn train(job: &Job<'_>) -> anyhow::Result<Trained> {
+    let (model, log, _) = run(job, false)?;
     Ok((model, log))
 }
 
@@ -110,17 +121,9 @@ pub fn train(
 /// its best checkpoint when the rule fires, with the log cut there. Seeded runs are
 /// deterministic, so the second is exactly the run that rule would have made, for the price
 /// of one.
-pub fn train_last_and_early_stopped(
-    arch: &Arch,
-    config: &TrainConfig,
-    objective: &Objective<'_>,
-    train: &Split,
-    val: &Split,
-    seed: u64,
-    log_prefix: &str,
-) -> anyhow::Result<(Trained, Trained)> {
-    let last = TrainConfig { restore_best: false, ..config.clone() };
-    let (model, log, early) = run(arch, &last, objective, train, val, seed, log_prefix, true)?;
+pub fn train_last_and_early_stopped(job: &Job<'_>) -> anyhow::Result<(Trained, Trained)> {
+    let last = TrainConfig { restore_best: false, ..job.config.clone() };
+    let (model, log, early) = run(&Job { config: &last, ..*job }, true)?;
     let early = early.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
     Ok(((model, log), early))
 }
@@ -135,17 +138,8 @@ struct RuleCut {
     seconds: f64,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    arch: &Arch,
-    config: &TrainConfig,
-    objective: &Objective<'_>,
-    train: &Split,
-    val: &Split,
-    seed: u64,
-    log_prefix: &str,
-    follow_rule: bool,
-) -> anyhow::Result<(Cnn, TrainLog, Option<Trained>)> {
+fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Option<Trained>)> {
+    let Job { arch, config, objective, train, val, seed, log_prefix } = *job;
     let started = Instant::now();
     let device = Device::flex().autodiff();
     device.seed(seed);
@@ -378,11 +372,17 @@ mod tests {
             budget_secs: 600.0,
             ..TrainConfig::default()
         };
-        let (_, alone) =
-            train(&arch, &config, &Objective::CrossEntropy, &data.train, &data.val, 3, "alone").expect("runs");
-        let ((_, full), (_, cut)) =
-            train_last_and_early_stopped(&arch, &config, &Objective::CrossEntropy, &data.train, &data.val, 3, "both")
-                .expect("runs");
+        let job = Job {
+            arch: &arch,
+            config: &config,
+            objective: &Objective::CrossEntropy,
+            train: &data.train,
+            val: &data.val,
+            seed: 3,
+            log_prefix: "alone",
+        };
+        let (_, alone) = train(&job).expect("runs");
+        let ((_, full), (_, cut)) = train_last_and_early_stopped(&Job { log_prefix: "both", ..job }).expect("runs");
 
         assert_eq!(alone.stop_reason, StopReason::EarlyStop, "the rule must fire for this test to test the cut");
         assert_eq!(
