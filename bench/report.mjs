@@ -49,6 +49,9 @@ for (const r of browser.engines.runners) {
   out(`| ${r.name} | \`${r.wasm}\` | ${mb(bytes.length)} | ${mb(gz)} | ${r.instantiateMs == null ? 'in first load' : f(r.instantiateMs, 1)} |`);
 }
 out();
+out('Our modules are built as the site\'s worker is: profile `wasm-release` (Cargo.toml), bindings without the ' +
+  '`name` and `producers` sections. `bench/profiles` compares release profiles (docs/release-profiles.md).');
+out();
 out(`Relaxed SIMD supported by this browser: ${browser.engines.relaxedSimd ? 'yes' : 'no'}.`);
 out();
 
@@ -64,7 +67,20 @@ if (browser.site) {
     out(`| \`${n}\` | ${mb(bytes.length)} | ${mb(zlib.gzipSync(bytes, { level: 9 }).length)} |`);
   }
   out();
-  out(`- Cold load to first prediction (fresh browser context, localhost, three runs): ${site.coldLoadMs.map((v) => `${v} ms`).join(', ')}.`);
+  out(`- Cold load to first prediction (fresh browser context, localhost, ${site.coldLoadMs.length} runs, navigation to the prediction visible): ${site.coldLoadMs.map((v) => `${v} ms`).join(', ')}.`);
+  if (site.timelines && site.timelines.some((t) => Object.keys(t).length)) {
+    // Median of each milestone over the runs, in the order reached.
+    const keys = [...new Set(site.timelines.flatMap((t) => Object.keys(t)))];
+    const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+    const rows = keys.map((k) => [k, median(site.timelines.map((t) => t[k]).filter((v) => v !== undefined))]).sort((a, b) => a[1] - b[1]);
+    out('');
+    out('Where a cold load spends its time (the page\'s own timeline, ms since navigation, median of the runs):');
+    out('');
+    out('| milestone | ms | since the previous |');
+    out('|---|---:|---:|');
+    rows.forEach(([k, v], i) => out(`| ${k.replace(/_/g, ' ')} | ${v.toFixed(0)} | ${i ? (v - rows[i - 1][1]).toFixed(0) : ''} |`));
+    out('');
+  }
   out(`- Full evaluation, 10 000 test images through both models: ${(site.fullEvaluationMs / 1000).toFixed(1)} s (page says: “${site.fullEvaluationStatus.replace(/\s+/g, ' ')}”).`);
   if (site.throughput) out(`- Throughput mode: ${site.throughput.replace(/\s+/g, ' ').replace(/\.$/, '')}.`);
   if (site.environment) out(`- Environment card: ${site.environment.replace(/\s+/g, ' ')}.`);
