@@ -3,6 +3,8 @@
 //  2. the built site (dist/): cold load to first prediction, and the full 10 000-image
 //     evaluation of both models.
 // Usage: node bench/browser.mjs (from the repository root; bench/run prepares everything).
+// BENCH_SKIP_ENGINES=1 or BENCH_SKIP_SITE=1 leaves out part 1 or 2; BENCH_VARIANTS=a,b times
+// the builds in bench/page/pkg-a/, pkg-b/ instead of the two the site ships (bench/profiles).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,26 +42,36 @@ const browser = await chromium.launch({
 try {
   const result = { chromium: browser.version() };
 
-  const page = await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`page: ${m.text()}\n`); });
-  await page.goto(`${base}/bench/page/index.html${process.env.BENCH_VARIANTS ? `?variants=${process.env.BENCH_VARIANTS}` : ''}`);
-  await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000, polling: 500 });
-  result.engines = await page.evaluate(() => window.benchResult);
-  if (result.engines.error) throw new Error(result.engines.error);
-  await page.close();
+  if (!process.env.BENCH_SKIP_ENGINES) {
+    const page = await browser.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`page: ${m.text()}\n`); });
+    await page.goto(`${base}/bench/page/index.html${process.env.BENCH_VARIANTS ? `?variants=${process.env.BENCH_VARIANTS}` : ''}`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000, polling: 500 });
+    result.engines = await page.evaluate(() => window.benchResult);
+    if (result.engines.error) throw new Error(result.engines.error);
+    await page.close();
+  }
 
   if (!process.env.BENCH_SKIP_SITE && fs.existsSync(path.join(root, 'dist', 'index.html'))) {
     result.site = {};
     // Cold load: a fresh context (empty cache) from navigation to the first prediction shown.
+    // The page's own load timeline (environment card, data-timeline: ms since navigation
+    // for each milestone) says where the time went.
     const loads = [];
-    for (let i = 0; i < 3; i++) {
+    const timelines = [];
+    const runs = 5;
+    for (let i = 0; i < runs; i++) {
       const context = await browser.newContext();
       const tab = await context.newPage();
       const t0 = Date.now();
       await tab.goto(`${site}/`);
       await tab.locator('.detail .prediction').first().waitFor({ timeout: 60_000 });
       loads.push(Date.now() - t0);
-      if (i === 2) {
+      const timeline = tab.locator('.load-timeline');
+      await tab.waitForFunction(() => JSON.parse(document.querySelector('.load-timeline')?.dataset.timeline || '{}').first_prediction,
+        null, { timeout: 10_000 }).catch(() => {});
+      timelines.push(JSON.parse((await timeline.getAttribute('data-timeline').catch(() => null)) || '{}'));
+      if (i === runs - 1) {
         // Full evaluation: all 10 000 test images through both models in the worker.
         await tab.locator('.evaluation button.primary:not([disabled])').waitFor({ timeout: 30_000 });
         const t1 = Date.now();
@@ -78,6 +90,7 @@ try {
       await context.close();
     }
     result.site.coldLoadMs = loads;
+    result.site.timelines = timelines;
   }
   console.log(JSON.stringify(result, null, 2));
 } finally {

@@ -75,6 +75,21 @@ test('the page loads both bundled models, the gallery and predictions', async ()
   assert.equal(await page.locator('.ladder .point').count(), manifest.models.length);
   // Chromium supports relaxed SIMD, so the page picked the worker built with it.
   await page.locator('.environment dd', { hasText: 'relaxed-simd' }).waitFor({ timeout: 10_000 });
+  // The page timed its own load: every milestone, each after the ones it waits for.
+  const timeline = page.locator('.load-timeline');
+  await page.waitForFunction(() => JSON.parse(document.querySelector('.load-timeline').dataset.timeline).first_prediction);
+  const t = JSON.parse(await timeline.getAttribute('data-timeline'));
+  for (const k of ['app_started', 'worker_spawned', 'worker_running', 'worker_ready', 'models_fetched', 'models_loaded',
+    'samples_fetched', 'samples_decoded', 'first_prediction']) assert.ok(t[k] > 0, `${k} in ${JSON.stringify(t)}`);
+  const before = (a, b) => assert.ok(t[a] <= t[b], `${a} after ${b}: ${JSON.stringify(t)}`);
+  before('worker_spawned', 'worker_running');
+  before('worker_running', 'worker_ready');
+  before('worker_ready', 'models_loaded');
+  before('models_fetched', 'models_loaded');
+  before('samples_fetched', 'samples_decoded');
+  before('models_loaded', 'first_prediction');
+  before('samples_decoded', 'first_prediction');
+  assert.match(await timeline.innerText(), /^first prediction \d+ ms after navigation: /);
   await page.screenshot({ path: path.join(artifacts, 'loaded.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();

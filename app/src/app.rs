@@ -25,10 +25,11 @@ use crate::components::model_cards::ModelCards;
 use crate::components::presentation::Presentation;
 use crate::components::scorecard::Scorecard;
 use crate::components::throughput::ThroughputPanel;
-use crate::hooks::{use_worker, worker_script};
-use crate::loader::{fetch_bytes, load_manifest, page_url, query_param, resolve};
+use crate::hooks::{reach, use_worker, worker_script};
+use crate::loader::{fetch_bytes, load_cards, load_manifest, page_url, prepare_samples, query_param, resolve};
 use crate::protocol::{Inference, ModelBlob, Request};
 use crate::state::{Action, State, ThroughputStatus};
+use crate::timeline::Milestone;
 
 /// Manifest loaded when the URL names none.
 pub const DEFAULT_MANIFEST: &str = "static/demo.json";
@@ -61,6 +62,7 @@ pub fn app() -> Html {
         let worker = worker.clone();
         let given = given.clone();
         use_effect_with((), move |_| {
+            reach(&dispatch, Milestone::AppStarted);
             let link = match ShareState::from_query(&browser::query()) {
                 Ok(link) => link,
                 Err(e) => {
@@ -112,9 +114,15 @@ pub fn app() -> Html {
     {
         let worker = worker.clone();
         let gallery = gallery.clone();
+        let selected = state.selected;
         use_effect_with((state.cards.clone(), gallery.len(), state.worker_generation), move |(cards, _, _)| {
             if cards.is_some() {
-                for index in gallery {
+                // The image shown large first: it is the prediction a visitor waits for.
+                let mut order = gallery;
+                if let Some(shown) = order.iter().position(|i| *i == selected) {
+                    order[..=shown].rotate_right(1);
+                }
+                for index in order {
                     worker.send(Request::Classify { index });
                 }
             }
@@ -222,14 +230,19 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         let worker = worker.clone();
         let given = given.clone();
-        Callback::from(move |(images, labels): (Vec<u8>, Vec<u8>)| match LabelledImages::from_idx(&images, &labels) {
-            Ok(set) if !set.is_empty() => {
-                dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
-                given.borrow_mut().samples = Some((images.clone(), labels.clone()));
-                worker.send(Request::LoadSamples { images, labels });
-            }
-            Ok(_) => dispatch.dispatch(Action::Error("the IDX pair holds no images".into())),
-            Err(e) => dispatch.dispatch(Action::Error(format!("IDX pair: {e}"))),
+        Callback::from(move |(images, labels): (Vec<u8>, Vec<u8>)| {
+            let (dispatch, worker, given) = (dispatch.clone(), worker.clone(), given.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match prepare_samples(images, &labels).await {
+                    Ok((set, images)) if !set.is_empty() => {
+                        dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
+                        given.borrow_mut().samples = Some((images.clone(), labels.clone()));
+                        worker.send(Request::LoadSamples { images, labels });
+                    }
+                    Ok(_) => dispatch.dispatch(Action::Error("the IDX pair holds no images".into())),
+                    Err(e) => dispatch.dispatch(Action::Error(format!("IDX pair: {e}"))),
+                }
+            });
         })
     };
     let on_image = {
@@ -382,7 +395,7 @@ pub fn app() -> Html {
             <BringYourOwn labels={labels.clone()} {preprocess} own_images={state.own_images.clone()}
                 {on_pair} {on_samples} {on_image} {on_error} />
             <LadderPlot points={ladder_points(&state)} reason={state.manifest.as_ref().and_then(|m| m.choice.clone())} />
-            <EnvironmentCard worker={state.worker.clone()} />
+            <EnvironmentCard worker={state.worker.clone()} timeline={state.timeline.clone()} />
             <footer><p class="note">{ "Every number marked measured was measured in this browser, now. \
                 Figures marked model card come from training." }</p></footer>
         </main>
@@ -414,7 +427,9 @@ fn environment(state: &State) -> Environment {
     }
 }
 
-/// Fetches the manifest, both models and the sample set, handing bytes to the worker.
+/// Fetches the manifest, then at once both models, the sample set and the training cards,
+/// handing bytes to the worker as soon as they are in: the models as a pair, the samples on
+/// their own, so neither waits for the other or for the cards (which only add figures).
 async fn load_demo(
     url: &str,
     dispatch: &UseReducerDispatcher<State>,
@@ -423,34 +438,48 @@ async fn load_demo(
 ) -> Result<(), String> {
     let manifest_url = resolve(&page_url(), url)?;
     dispatch.dispatch(Action::Loading(Some(format!("Loading {manifest_url}…"))));
-    let (manifest, cards) = load_manifest(&manifest_url).await?;
+    let manifest = load_manifest(&manifest_url).await?;
     let blob = |id: &str| {
         let entry = manifest.model(id).ok_or_else(|| format!("model '{id}' missing"))?.clone();
         Ok::<_, String>((resolve(&manifest_url, &entry.file)?, entry))
     };
     let (teacher_url, teacher) = blob(&manifest.teacher)?;
     let (student_url, student) = blob(&manifest.student)?;
-    let samples = manifest.samples.clone();
+    let samples = match &manifest.samples {
+        Some(s) => Some((resolve(&manifest_url, &s.images)?, resolve(&manifest_url, &s.labels)?)),
+        None => None,
+    };
     let labels = manifest.labels.clone();
-    dispatch.dispatch(Action::ManifestLoaded { url: manifest_url.clone(), manifest, cards });
-
+    dispatch.dispatch(Action::ManifestLoaded { url: manifest_url.clone(), manifest: manifest.clone() });
     dispatch.dispatch(Action::Loading(Some("Loading the models…".into())));
-    let teacher_bytes = fetch_bytes(&teacher_url).await?;
-    let student_bytes = fetch_bytes(&student_url).await?;
-    let teacher = ModelBlob { name: teacher.name, bytes: teacher_bytes, preprocess: teacher.preprocess };
-    let student = ModelBlob { name: student.name, bytes: student_bytes, preprocess: student.preprocess };
-    given.borrow_mut().pending = Some((teacher.clone(), student.clone(), labels.clone()));
-    worker.send(Request::LoadPair { teacher, student, labels });
 
-    if let Some(samples) = samples {
-        let images = fetch_bytes(&resolve(&manifest_url, &samples.images)?).await?;
-        let labels = fetch_bytes(&resolve(&manifest_url, &samples.labels)?).await?;
-        let set = LabelledImages::from_idx(&images, &labels).map_err(|e| format!("sample set: {e}"))?;
+    let models = async {
+        let (teacher_bytes, student_bytes) = futures::join!(fetch_bytes(&teacher_url), fetch_bytes(&student_url));
+        let (teacher_bytes, student_bytes) = (teacher_bytes?, student_bytes?);
+        reach(dispatch, Milestone::ModelsFetched);
+        let teacher = ModelBlob { name: teacher.name, bytes: teacher_bytes, preprocess: teacher.preprocess };
+        let student = ModelBlob { name: student.name, bytes: student_bytes, preprocess: student.preprocess };
+        given.borrow_mut().pending = Some((teacher.clone(), student.clone(), labels.clone()));
+        worker.send(Request::LoadPair { teacher, student, labels });
+        Ok::<_, String>(())
+    };
+    let samples = async {
+        let Some((images_url, labels_url)) = samples else { return Ok(()) };
+        let (images, labels) = futures::join!(fetch_bytes(&images_url), fetch_bytes(&labels_url));
+        let (images, labels) = (images?, labels?);
+        reach(dispatch, Milestone::SamplesFetched);
+        let (set, images) = prepare_samples(images, &labels).await.map_err(|e| format!("sample set: {e}"))?;
         dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
         given.borrow_mut().samples = Some((images.clone(), labels.clone()));
         worker.send(Request::LoadSamples { images, labels });
+        Ok(())
+    };
+    let cards = async { dispatch.dispatch(Action::TrainingCards(load_cards(&manifest_url, &manifest).await)) };
+    match futures::join!(models, samples, cards) {
+        (Err(models), Err(samples), ()) => Err(format!("{models}; {samples}")),
+        (Err(e), Ok(()), ()) | (Ok(()), Err(e), ()) => Err(e),
+        (Ok(()), Ok(()), ()) => Ok(()),
     }
-    Ok(())
 }
 
 /// The first `GALLERY_PER_CLASS` images of each class, in class order.

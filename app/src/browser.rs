@@ -5,6 +5,17 @@
 use distillate_engine::share::Theme;
 use wasm_bindgen::{JsCast, JsValue};
 
+/// Milliseconds since the page's navigation started (`performance.now()`).
+pub fn now_ms() -> Option<f64> {
+    Some(web_sys::window()?.performance()?.now())
+}
+
+/// The page's clock origin as epoch milliseconds (`performance.timeOrigin`): times from a
+/// worker's clock are converted to the page's through it.
+pub fn time_origin_ms() -> Option<f64> {
+    Some(web_sys::window()?.performance()?.time_origin())
+}
+
 /// The page's query string, without `?`.
 pub fn query() -> String {
     web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default().trim_start_matches('?').to_string()

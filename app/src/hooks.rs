@@ -7,8 +7,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use crate::protocol::{Inference, Request};
+use crate::protocol::{Inference, Request, Response};
 use crate::state::{Action, State};
+use crate::timeline::Milestone;
 
 /// Worker script emitted by Trunk next to the page (`data-type="worker"`, no-modules target).
 pub const WORKER_SCRIPT: &str = "worker.js";
@@ -23,14 +24,34 @@ pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> R
         let dispatch = dispatch.clone();
         use_memo((), move |_| watch_for_panics(dispatch))
     };
+    let seen = use_mut_ref(std::collections::BTreeSet::<Milestone>::new);
+    let dispatch_spawned = dispatch.clone();
     use_memo(generation, move |_| {
         let bridge = Inference::spawner()
-            .callback(move |response| dispatch.dispatch(Action::Worker(response)))
+            .callback(move |response| {
+                if let Some(milestone) = Milestone::of_response(&response)
+                    && seen.borrow_mut().insert(milestone)
+                {
+                    reach(&dispatch, milestone);
+                    if let (Response::Ready(info), Some(origin)) = (&response, crate::browser::time_origin_ms()) {
+                        dispatch.dispatch(Action::Milestone(Milestone::WorkerRunning, info.started_epoch_ms - origin));
+                    }
+                }
+                dispatch.dispatch(Action::Worker(response))
+            })
             .as_module(false)
             .spawn(&worker_script());
+        reach(&dispatch_spawned, Milestone::WorkerSpawned);
         bridge.send(Request::Watch { channel: (*channel).clone() });
         bridge
     })
+}
+
+/// Records that the page's first load reached `milestone` now.
+pub fn reach(dispatch: &UseReducerDispatcher<State>, milestone: Milestone) {
+    if let Some(at_ms) = crate::browser::now_ms() {
+        dispatch.dispatch(Action::Milestone(milestone, at_ms));
+    }
 }
 
 /// The worker script's URL: the relaxed-SIMD build where the browser supports it.

@@ -14,6 +14,7 @@ pub mod loader;
 pub mod pool;
 pub mod protocol;
 pub mod state;
+pub mod timeline;
 
 /// Engine build features of this compilation, shown on the environment card.
 pub fn build_features() -> String {

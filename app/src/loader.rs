@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use distillate_engine::Manifest;
+use distillate_engine::idx::{self, LabelledImages};
 use gloo_net::http::Request;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 /// Largest download accepted (models are further limited by the engine).
 const MAX_DOWNLOAD_BYTES: usize = 300 * 1024 * 1024;
@@ -38,21 +41,83 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// The manifest at `url` and the training cards it names (cards that fail to load are
-/// skipped: they only add training figures).
-pub async fn load_manifest(url: &str) -> Result<(Manifest, BTreeMap<String, serde_json::Value>), String> {
+/// The manifest at `url`.
+pub async fn load_manifest(url: &str) -> Result<Manifest, String> {
     let bytes = fetch_bytes(url).await?;
-    let manifest = Manifest::parse(&bytes).map_err(|e| format!("{url}: {e}"))?;
-    let mut cards = BTreeMap::new();
-    for entry in &manifest.models {
-        if let Some(card) = &entry.card {
-            let Ok(card_url) = resolve(url, card) else { continue };
-            if let Ok(bytes) = fetch_bytes(&card_url).await
-                && let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
-            {
-                cards.insert(entry.id.clone(), value);
-            }
+    Manifest::parse(&bytes).map_err(|e| format!("{url}: {e}"))
+}
+
+/// The training cards `manifest` (loaded from `url`) names, fetched at once; cards that
+/// fail to load are skipped: they only add training figures.
+pub async fn load_cards(url: &str, manifest: &Manifest) -> BTreeMap<String, serde_json::Value> {
+    let fetches = manifest.models.iter().filter_map(|entry| {
+        let card_url = resolve(url, entry.card.as_deref()?).ok()?;
+        Some(async move {
+            let bytes = fetch_bytes(&card_url).await.ok()?;
+            let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok()?;
+            Some((entry.id.clone(), value))
+        })
+    });
+    futures::future::join_all(fetches).await.into_iter().flatten().collect()
+}
+
+/// A sample set ready for the page and the worker: decoded (for thumbnails) and its images
+/// as an uncompressed IDX file, which is what the worker is sent — so a worker that is still
+/// warming up never inflates megabytes again. A gzip images file is inflated by the
+/// browser's `DecompressionStream` (native code; the page's wasm would take a few hundred
+/// ms for the 4.4 MB demo set on a cold start), or by the engine where the browser has none.
+pub async fn prepare_samples(images: Vec<u8>, labels: &[u8]) -> Result<(LabelledImages, Vec<u8>), String> {
+    let images = if idx::is_gzip(&images) {
+        match gunzip_in_browser(&images, idx::MAX_IDX_BYTES as usize).await {
+            Some(plain) => plain?,
+            None => images,
         }
-    }
-    Ok((manifest, cards))
+    } else {
+        images
+    };
+    let set = LabelledImages::from_idx(&images, labels).map_err(|e| e.to_string())?;
+    let plain = if idx::is_gzip(&images) {
+        idx::write(&[set.len(), set.height as usize, set.width as usize], &set.pixels).map_err(|e| e.to_string())?
+    } else {
+        images
+    };
+    Ok((set, plain))
+}
+
+/// `bytes` gunzipped by the browser, refused past `limit` bytes (a small file can inflate
+/// to gigabytes); `None` where the browser has no `DecompressionStream`.
+async fn gunzip_in_browser(bytes: &[u8], limit: usize) -> Option<Result<Vec<u8>, String>> {
+    let constructor: js_sys::Function =
+        js_sys::Reflect::get(&js_sys::global(), &"DecompressionStream".into()).ok()?.dyn_into().ok()?;
+    let stream = js_sys::Reflect::construct(&constructor, &js_sys::Array::of1(&"gzip".into())).ok()?;
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&js_sys::Uint8Array::from(bytes))).ok()?;
+    let inflated = blob.stream().pipe_through(stream.unchecked_ref());
+    let reader: web_sys::ReadableStreamDefaultReader = inflated.get_reader().unchecked_into();
+    let mut out = Vec::new();
+    Some(loop {
+        let chunk = match JsFuture::from(reader.read()).await {
+            Ok(chunk) => chunk,
+            Err(e) => break Err(format!("the gzip stream is corrupt ({})", js_message(&e))),
+        };
+        if js_sys::Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            break Ok(out);
+        }
+        let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into()) else { break Err("unreadable stream".into()) };
+        let value: js_sys::Uint8Array = value.unchecked_into();
+        if out.len() + value.length() as usize > limit {
+            let _ = reader.cancel();
+            break Err(format!("the file decompresses past {limit} bytes"));
+        }
+        let start = out.len();
+        out.resize(start + value.length() as usize, 0);
+        value.copy_to(&mut out[start..]);
+    })
+}
+
+/// What a JavaScript error says.
+fn js_message(e: &wasm_bindgen::JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".into())
 }

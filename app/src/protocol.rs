@@ -1,5 +1,7 @@
 //! Messages between the page and the inference worker. The page fetches bytes; the worker
-//! owns the loaded models; errors cross the boundary as strings.
+//! owns the loaded models; errors cross the boundary as strings. Byte buffers are marked
+//! `serde_bytes`: gloo-worker's codec (bincode) then copies them whole instead of encoding
+//! and decoding them one element at a time (megabytes of models and samples at start-up).
 
 use distillate_engine::bench::{AbSamples, BenchConfig, Phase};
 use distillate_engine::metrics::EvalSummary;
@@ -39,6 +41,7 @@ pub struct ModelBlob {
     /// Display name.
     pub name: String,
     /// ONNX bytes.
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
     /// Preprocessing.
     pub preprocess: PreprocessSpec,
@@ -51,9 +54,19 @@ pub enum Request {
     /// models loaded before stay in place.
     LoadPair { teacher: ModelBlob, student: ModelBlob, labels: Vec<String> },
     /// Classify an encoded image (PNG/JPEG) the person supplied.
-    ClassifyImage { name: String, bytes: Vec<u8> },
-    /// The labelled evaluation set (IDX images and labels, optionally gzip).
-    LoadSamples { images: Vec<u8>, labels: Vec<u8> },
+    ClassifyImage {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// The labelled evaluation set (IDX images and labels, optionally gzip; the page sends
+    /// the images uncompressed, having decoded them once already for the thumbnails).
+    LoadSamples {
+        #[serde(with = "serde_bytes")]
+        images: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        labels: Vec<u8>,
+    },
     /// Classify sample `index` with both models.
     Classify { index: usize },
     /// Run the interleaved benchmark.
@@ -98,6 +111,10 @@ pub struct WorkerInfo {
     pub build: String,
     /// Measured resolution of `performance.now()` in the worker, ms.
     pub timer_resolution_ms: f64,
+    /// When the worker's module started running (after its script and wasm were fetched,
+    /// compiled and instantiated), as epoch ms: `performance.timeOrigin + now()` on the
+    /// worker's clock, which the page converts to its own.
+    pub started_epoch_ms: f64,
 }
 
 /// Worker → page.
@@ -173,6 +190,8 @@ mod tests {
                 student: ModelBlob { name: "s".into(), bytes: vec![3], preprocess: PreprocessSpec::default() },
                 labels: vec!["a".into(), "b".into()],
             },
+            Request::LoadSamples { images: vec![0, 0, 8, 1, 0, 0, 0, 1, 7], labels: vec![] },
+            Request::ClassifyImage { name: "a.png".into(), bytes: vec![137, 80, 78, 71] },
             Request::Watch { channel: "distillate-1".into() },
             Request::Panic,
         ];

@@ -14,6 +14,7 @@ use distillate_engine::{Manifest, ModelCard};
 use yew::Reducible;
 
 use crate::protocol::{Prediction, Response, WorkerInfo};
+use crate::timeline::{LoadTimeline, Milestone};
 
 /// Which latency the cost panel uses.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,6 +121,8 @@ pub struct State {
     pub worker_generation: usize,
     /// The throughput pool (throughput mode).
     pub throughput: ThroughputStatus,
+    /// When the first load reached each milestone.
+    pub timeline: LoadTimeline,
 }
 
 impl State {
@@ -193,8 +196,10 @@ impl State {
 /// Everything that changes the state.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// A manifest (and its training cards) arrived.
-    ManifestLoaded { url: String, manifest: Manifest, cards: BTreeMap<String, serde_json::Value> },
+    /// A manifest arrived.
+    ManifestLoaded { url: String, manifest: Manifest },
+    /// The training cards its models name arrived (by model id).
+    TrainingCards(BTreeMap<String, serde_json::Value>),
     /// The sample set was parsed on the main thread (for thumbnails).
     SamplesParsed(Rc<distillate_engine::idx::LabelledImages>),
     /// Something started loading.
@@ -231,6 +236,8 @@ pub enum Action {
     WorkerCrashed(String),
     /// The throughput pool started, finished or failed.
     Throughput(ThroughputStatus),
+    /// The page's load reached a milestone (ms since navigation).
+    Milestone(Milestone, f64),
 }
 
 /// Where throughput mode is.
@@ -253,7 +260,7 @@ impl Reducible for State {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = (*self).clone();
         match action {
-            Action::ManifestLoaded { url, manifest, cards } => {
+            Action::ManifestLoaded { url, manifest } => {
                 s.cost = manifest.cost.clone();
                 s.thresholds = manifest.thresholds.clone();
                 // A link's settings win over the manifest's; a bad one is named and skipped.
@@ -271,8 +278,9 @@ impl Reducible for State {
                 }
                 s.manifest_url = url;
                 s.manifest = Some(manifest);
-                s.training_cards = cards;
+                s.training_cards.clear();
             }
+            Action::TrainingCards(cards) => s.training_cards = cards,
             Action::SamplesParsed(set) => {
                 s.samples = Some(set);
                 s.selected = 0;
@@ -308,6 +316,7 @@ impl Reducible for State {
             Action::Slide(n) => s.slide = n,
             Action::Notice(n) => s.notice = n,
             Action::Throughput(status) => s.throughput = status,
+            Action::Milestone(milestone, at_ms) => s.timeline.reach(milestone, at_ms),
             Action::WorkerCrashed(message) => {
                 s.errors.push(format!(
                     "The inference worker crashed ({message}). A new one was started and the models are loaded \
@@ -401,11 +410,9 @@ mod tests {
 
     fn loaded(link: &str) -> Rc<State> {
         let link = ShareState::from_query(link).expect("parses");
-        Rc::new(State::default()).reduce(Action::LinkOpened(link)).reduce(Action::ManifestLoaded {
-            url: "http://x/demo.json".into(),
-            manifest: manifest(),
-            cards: BTreeMap::new(),
-        })
+        Rc::new(State::default())
+            .reduce(Action::LinkOpened(link))
+            .reduce(Action::ManifestLoaded { url: "http://x/demo.json".into(), manifest: manifest() })
     }
 
     #[test]

@@ -24,9 +24,14 @@ pub struct IdxArray {
     pub data: Vec<u8>,
 }
 
+/// True when `bytes` start like a gzip stream (and [`parse`] would inflate them first).
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&GZIP_MAGIC)
+}
+
 /// Parses IDX bytes, gunzipping them first when they are gzip.
 pub fn parse(bytes: &[u8]) -> Result<IdxArray> {
-    if bytes.starts_with(&GZIP_MAGIC) {
+    if is_gzip(bytes) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes)
             .take(MAX_IDX_BYTES + 1)

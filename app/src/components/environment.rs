@@ -3,12 +3,15 @@
 use yew::prelude::*;
 
 use crate::protocol::WorkerInfo;
+use crate::timeline::{LoadTimeline, Milestone};
 
 /// Props of [`EnvironmentCard`].
 #[derive(Properties, PartialEq)]
 pub struct EnvironmentProps {
     /// Worker facts, once it has started.
     pub worker: Option<WorkerInfo>,
+    /// This page's first load, measured.
+    pub timeline: LoadTimeline,
 }
 
 /// Facts read from the browser.
@@ -52,7 +55,20 @@ pub fn environment_card(props: &EnvironmentProps) -> Html {
                 <dt>{ "cross-origin isolated" }</dt><dd>{ if facts.isolated { "yes" } else { "no" } }</dd>
                 <dt>{ "timer resolution (worker)" }</dt>
                 <dd>{ props.worker.as_ref().map(|w| format!("{:.3} ms", w.timer_resolution_ms)).unwrap_or_else(|| "…".into()) }</dd>
+                <dt>{ "this page's load" }</dt>
+                <dd class="load-timeline" data-timeline={props.timeline.to_json()}>{ describe(&props.timeline) }</dd>
             </dl>
         </section>
+    }
+}
+
+/// The load as one line: the first prediction's time, then every milestone in the order
+/// reached, in ms since navigation.
+fn describe(timeline: &LoadTimeline) -> String {
+    let steps: Vec<String> = timeline.reached().iter().map(|(m, at)| format!("{} {:.0} ms", m.label(), at)).collect();
+    match timeline.at(Milestone::FirstPrediction) {
+        Some(first) => format!("first prediction {:.0} ms after navigation: {}", first, steps.join(" · ")),
+        None if steps.is_empty() => "loading…".into(),
+        None => steps.join(" · "),
     }
 }

@@ -25,13 +25,34 @@ pub struct GalleryProps {
     pub on_select: Callback<usize>,
 }
 
+/// A sample set compared by identity: the same `Rc` is the same set (comparing megabytes of
+/// pixels on every render would be the cost the memo is there to avoid).
+#[derive(Clone)]
+struct SameSet(Rc<LabelledImages>);
+
+impl PartialEq for SameSet {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// Thumbnails and the selected image's predictions.
 #[function_component(Gallery)]
 pub fn gallery(props: &GalleryProps) -> Html {
     let set = &props.samples;
     let name = |i: usize| props.labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
-    let thumbs = props.indices.iter().map(|&i| {
-        let src = gray_png_data_url(set.width, set.height, set.image(i)).unwrap_or_default();
+    // Encoded once per sample set and selection of images, not on every render: each
+    // prediction that arrives re-renders the gallery, and 20 PNG encodes per render kept
+    // the page's main thread busy through the cold load.
+    let sources = use_memo((SameSet(set.clone()), props.indices.clone()), |(set, indices)| {
+        let set = &set.0;
+        indices
+            .iter()
+            .map(|&i| gray_png_data_url(set.width, set.height, set.image(i)).unwrap_or_default())
+            .collect::<Vec<_>>()
+    });
+    let thumbs = props.indices.iter().zip(sources.iter()).map(|(&i, src)| {
+        let src = src.clone();
         let verdict = props.predictions.get(&i).map(|(label, t, s)| {
             let (tc, sc) = (t.top3[0].0, s.top3[0].0);
             match (tc == *label, sc == *label, tc == sc) {
