@@ -58,15 +58,28 @@ try {
     // The page's own load timeline (environment card, data-timeline: ms since navigation
     // for each milestone) says where the time went.
     const loads = [];
+    const shown = [];
     const timelines = [];
     const runs = 5;
     for (let i = 0; i < runs; i++) {
       const context = await browser.newContext();
       const tab = await context.newPage();
+      // When the first prediction became visible, on the page's clock (ms since its
+      // navigation started): what a visitor waits. The harness's own wall clock adds
+      // Playwright's navigation and polling on top.
+      await tab.addInitScript(() => {
+        new MutationObserver((_, observer) => {
+          if (document.querySelector('.detail .prediction')) {
+            window.__firstPredictionShownMs = performance.now();
+            observer.disconnect();
+          }
+        }).observe(document, { childList: true, subtree: true });
+      });
       const t0 = Date.now();
       await tab.goto(`${site}/`);
       await tab.locator('.detail .prediction').first().waitFor({ timeout: 60_000 });
       loads.push(Date.now() - t0);
+      shown.push(await tab.evaluate(() => window.__firstPredictionShownMs));
       const timeline = tab.locator('.load-timeline');
       await tab.waitForFunction(() => JSON.parse(document.querySelector('.load-timeline')?.dataset.timeline || '{}').first_prediction,
         null, { timeout: 10_000 }).catch(() => {});
@@ -90,6 +103,7 @@ try {
       await context.close();
     }
     result.site.coldLoadMs = loads;
+    result.site.firstPredictionShownMs = shown;
     result.site.timelines = timelines;
   }
   console.log(JSON.stringify(result, null, 2));
