@@ -9,7 +9,7 @@ use crate::format::{gray_png_data_url, ms};
 use crate::protocol::Prediction;
 
 /// Props of [`Gallery`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct GalleryProps {
     /// The sample set.
     pub samples: Rc<LabelledImages>,
@@ -23,6 +23,19 @@ pub struct GalleryProps {
     pub selected: usize,
     /// Select an image.
     pub on_select: Callback<usize>,
+}
+
+// By hand for `samples`: the same `Rc` is the same set. Derived, every render of the page
+// (each worker message) would compare megabytes of pixels before skipping the gallery.
+impl PartialEq for GalleryProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.samples, &other.samples)
+            && self.indices == other.indices
+            && self.labels == other.labels
+            && self.predictions == other.predictions
+            && self.selected == other.selected
+            && self.on_select == other.on_select
+    }
 }
 
 /// A sample set compared by identity: the same `Rc` is the same set (comparing megabytes of
