@@ -64,8 +64,8 @@ pub async fn load_cards(url: &str, manifest: &Manifest) -> BTreeMap<String, serd
 /// A sample set ready for the page and the worker: decoded (for thumbnails) and its images
 /// as an uncompressed IDX file, which is what the worker is sent — so a worker that is still
 /// warming up never inflates megabytes again. A gzip images file is inflated by the
-/// browser's `DecompressionStream` (native code; the page's wasm would take a few hundred
-/// ms for the 4.4 MB demo set on a cold start), or by the engine where the browser has none.
+/// browser's `DecompressionStream` (native code, off the page's wasm, which runs unoptimised
+/// during a cold start), or by the engine where the browser has none.
 pub async fn prepare_samples(images: Vec<u8>, labels: &[u8]) -> Result<(LabelledImages, Vec<u8>), String> {
     let images = if idx::is_gzip(&images) {
         match gunzip_in_browser(&images, idx::MAX_IDX_BYTES as usize).await {

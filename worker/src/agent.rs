@@ -34,8 +34,8 @@ impl PerfClock {
         let performance = scope.performance()?;
         let mut step = f64::INFINITY;
         let mut last = performance.now();
-        // A few steps tell the resolution; waiting for more only delays the worker's start
-        // (reading the clock 20 000 times took ~100 ms of a cold load).
+        // A few steps tell the resolution; reading the clock 20 000 times only delays the
+        // worker's first answer, which the page's first prediction waits for.
         let mut steps = 0;
         for _ in 0..20_000 {
             let now = performance.now();
