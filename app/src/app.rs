@@ -19,7 +19,7 @@ use crate::components::cost_panel::CostPanel;
 use crate::components::environment::{EnvironmentCard, browser_facts};
 use crate::components::evaluation::Evaluation;
 use crate::components::export::{Export, ExportKind};
-use crate::components::gallery::Gallery;
+use crate::components::gallery::{Gallery, SampleSet};
 use crate::components::ladder_plot::{LadderPlot, LadderPoint};
 use crate::components::model_cards::ModelCards;
 use crate::components::presentation::Presentation;
@@ -375,7 +375,7 @@ pub fn app() -> Html {
                     training={(training(teacher_id.as_deref()), training(student_id.as_deref()))} />
             }
             if let Some(samples) = &state.samples {
-                <Gallery samples={samples.clone()} indices={gallery} labels={labels.clone()}
+                <Gallery samples={SampleSet(samples.clone())} indices={gallery} labels={labels.clone()}
                     predictions={state.predictions.clone()} selected={state.selected} {on_select} />
             }
             <div class="grid">

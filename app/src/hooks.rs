@@ -24,6 +24,8 @@ pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> R
         let dispatch = dispatch.clone();
         use_memo((), move |_| watch_for_panics(dispatch))
     };
+    // Milestones already reported: the reducer keeps only the first time anyway, but every
+    // dispatch re-renders the page, and each of the gallery's predictions would dispatch one.
     let seen = use_mut_ref(std::collections::BTreeSet::<Milestone>::new);
     let dispatch_spawned = dispatch.clone();
     use_memo(generation, move |_| {
@@ -33,7 +35,10 @@ pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> R
                     && seen.borrow_mut().insert(milestone)
                 {
                     reach(&dispatch, milestone);
-                    if let (Response::Ready(info), Some(origin)) = (&response, crate::browser::time_origin_ms()) {
+                    // NaN when the worker has no clock: then there is no such milestone.
+                    if let (Response::Ready(info), Some(origin)) = (&response, crate::browser::time_origin_ms())
+                        && info.started_epoch_ms.is_finite()
+                    {
                         dispatch.dispatch(Action::Milestone(Milestone::WorkerRunning, info.started_epoch_ms - origin));
                     }
                 }

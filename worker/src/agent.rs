@@ -30,8 +30,7 @@ pub struct PerfClock {
 impl PerfClock {
     /// The worker's clock, with its resolution measured (smallest non-zero step seen).
     pub fn new() -> Option<PerfClock> {
-        let scope: web_sys::WorkerGlobalScope = js_sys::global().dyn_into().ok()?;
-        let performance = scope.performance()?;
+        let performance = worker_performance()?;
         let mut step = f64::INFINITY;
         let mut last = performance.now();
         // A few steps tell the resolution; reading the clock 20 000 times only delays the
@@ -61,10 +60,14 @@ impl Clock for PerfClock {
     }
 }
 
+/// The worker global scope's `performance`.
+fn worker_performance() -> Option<web_sys::Performance> {
+    js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>().ok()?.performance()
+}
+
 /// Now as epoch ms on the worker's clock (`performance.timeOrigin + performance.now()`).
 fn epoch_now_ms() -> Option<f64> {
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().dyn_into().ok()?;
-    let performance = scope.performance()?;
+    let performance = worker_performance()?;
     Some(performance.time_origin() + performance.now())
 }
 

@@ -8,11 +8,23 @@ use yew::prelude::*;
 use crate::format::{gray_png_data_url, ms};
 use crate::protocol::Prediction;
 
+/// A sample set compared by identity: the same `Rc` is the same set. Props and memo
+/// dependencies compare with `==`, and comparing megabytes of pixels on every render of the
+/// page (each worker message) would cost what the memo below is there to save.
+#[derive(Clone)]
+pub struct SampleSet(pub Rc<LabelledImages>);
+
+impl PartialEq for SampleSet {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// Props of [`Gallery`].
-#[derive(Properties)]
+#[derive(Properties, PartialEq)]
 pub struct GalleryProps {
     /// The sample set.
-    pub samples: Rc<LabelledImages>,
+    pub samples: SampleSet,
     /// Indices shown.
     pub indices: Vec<usize>,
     /// Class names.
@@ -25,40 +37,15 @@ pub struct GalleryProps {
     pub on_select: Callback<usize>,
 }
 
-// By hand for `samples`: the same `Rc` is the same set. Derived, every render of the page
-// (each worker message) would compare megabytes of pixels before skipping the gallery.
-impl PartialEq for GalleryProps {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.samples, &other.samples)
-            && self.indices == other.indices
-            && self.labels == other.labels
-            && self.predictions == other.predictions
-            && self.selected == other.selected
-            && self.on_select == other.on_select
-    }
-}
-
-/// A sample set compared by identity: the same `Rc` is the same set (comparing megabytes of
-/// pixels on every render would be the cost the memo is there to avoid).
-#[derive(Clone)]
-struct SameSet(Rc<LabelledImages>);
-
-impl PartialEq for SameSet {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
-    }
-}
-
 /// Thumbnails and the selected image's predictions.
 #[function_component(Gallery)]
 pub fn gallery(props: &GalleryProps) -> Html {
-    let set = &props.samples;
+    let set = &props.samples.0;
     let name = |i: usize| props.labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
     // Encoded once per sample set and selection of images, not on every render: each
     // prediction that arrives re-renders the gallery, and 20 PNG encodes per render kept
     // the page's main thread busy through the cold load.
-    let sources = use_memo((SameSet(set.clone()), props.indices.clone()), |(set, indices)| {
-        let set = &set.0;
+    let sources = use_memo((props.samples.clone(), props.indices.clone()), |(SampleSet(set), indices)| {
         indices
             .iter()
             .map(|&i| gray_png_data_url(set.width, set.height, set.image(i)).unwrap_or_default())
