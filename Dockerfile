@@ -5,7 +5,8 @@
 FROM rust:1.95-bookworm AS build
 ARG PUBLIC_URL=/
 WORKDIR /src
-# python3 adds the Content-Security-Policy after trunk (scripts/csp.py).
+# python3 strips the page's wasm names and adds the Content-Security-Policy after trunk
+# (scripts/strip_names.py, scripts/csp.py).
 RUN apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN ./scripts/build --public-url "$PUBLIC_URL"
