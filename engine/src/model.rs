@@ -114,7 +114,8 @@ impl Model {
         let c = &self.card;
         let shape = [batch, c.channels, c.height, c.width];
         let typed = if batch == 1 { self.single.clone() } else { fixed_batch_typed(&self.inference, shape)? };
-        let optimized = typed.into_optimized().map_err(model_err)?;
+        let mut optimized = typed.into_optimized().map_err(model_err)?;
+        crate::maxpool::MaxPool2x2::swap_into(&mut optimized).map_err(model_err)?;
         let plan: Arc<TypedSimplePlan> = optimized.into_runnable().map_err(model_err)?;
         let state = TypedSimpleState::new(&plan).map_err(model_err)?;
         Ok(Classifier { state, shape, classes: c.classes })
