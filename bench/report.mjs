@@ -20,7 +20,8 @@ const out = (s = '') => lines.push(s);
 out('# Benchmarks');
 out();
 out(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`bench/run\` at commit ${sh('git rev-parse --short HEAD')}` +
-  `${sh('git status --porcelain --untracked-files=no') ? ' (with uncommitted changes)' : ''}.`);
+  // The file this writes does not count: the previous run's copy is usually uncommitted.
+  `${sh("git status --porcelain --untracked-files=no -- . ':!docs/benchmarks.md'") ? ' (with uncommitted changes)' : ''}.`);
 out(`Machine: ${cpu}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${sh('uname -sr')}; ` +
   `headless Chromium ${browser.chromium}. Models: the bundled demo pair (\`static/demo.json\`).`);
 const s = browser.engines.schedule;
