@@ -71,17 +71,23 @@ def sri(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
 
 
-def main(index: str) -> int:
-    dist = os.path.dirname(index)
+def pinned(index: str) -> tuple[str, list[tuple[str, str]]]:
+    """index.html's text and, for each `<link>` with an integrity hash, (file path, hash)."""
     with open(index, encoding="utf-8") as f:
         html = f.read()
-    links = re.findall(r'<link rel="preload" href="([^"]*_bg\.wasm)"[^>]*integrity="(sha384-[^"]+)"', html)
-    if not links:
+    # Trunk writes hrefs below its --public-url; the files sit at the top of dist.
+    dist = os.path.dirname(index)
+    links = re.findall(r'<link [^>]*href="([^"]+)"[^>]*integrity="(sha384-[^"]+)"', html)
+    return html, [(os.path.join(dist, os.path.basename(href)), want) for href, want in links]
+
+
+def main(index: str) -> int:
+    html, links = pinned(index)
+    wasm_links = [(path, want) for path, want in links if path.endswith("_bg.wasm")]
+    if not wasm_links:
         print(f"{index}: no preloaded wasm with an integrity hash; is this a Trunk build?", file=sys.stderr)
         return 1
-    for href, old_sri in links:
-        # Trunk writes hrefs below its --public-url; the files sit at the top of dist.
-        path = os.path.join(dist, os.path.basename(href))
+    for path, old_sri in wasm_links:
         with open(path, "rb") as f:
             wasm = f.read()
         if sri(wasm) != old_sri:
@@ -102,24 +108,19 @@ def main(index: str) -> int:
 
 def check(index: str) -> list[str]:
     """What is wrong with a finished build: stale integrity hashes, wasm names left in."""
-    dist = os.path.dirname(index)
-    with open(index, encoding="utf-8") as f:
-        html = f.read()
-    problems = []
-    pinned = re.findall(r'<link [^>]*href="([^"]+)"[^>]*integrity="(sha384-[^"]+)"', html)
-    if not pinned:
-        problems.append(f"{index}: no integrity hashes; is this a Trunk build?")
-    for href, want in pinned:
-        path = os.path.join(dist, os.path.basename(href))
+    _, links = pinned(index)
+    problems = [] if links else [f"{index}: no integrity hashes; is this a Trunk build?"]
+    for path, want in links:
         if not os.path.isfile(path):
-            problems.append(f"{index}: links {href}, which is not in {dist}")
+            problems.append(f"{index}: links {os.path.basename(path)}, which is not beside it")
             continue
         with open(path, "rb") as f:
             data = f.read()
         if sri(data) != want:
             problems.append(f"{path}: its integrity hash in {index} is stale")
-        if path.endswith(".wasm") and strip_sections(data)[1]:
-            problems.append(f"{path}: still has {', '.join(strip_sections(data)[1])}")
+        left = strip_sections(data)[1] if path.endswith(".wasm") else []
+        if left:
+            problems.append(f"{path}: still has {', '.join(left)}")
     return problems
 
 

@@ -160,6 +160,8 @@ mod simd128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::onnx_build::{RandomCnn, SplitMix64};
+    use tract_onnx::tract_core::ops::cnn::{MaxPool, PaddingSpec, PoolSpec};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -171,25 +173,29 @@ mod tests {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
-    /// Runs `input` through tract's own 2×2/2 pool (MaxPool → OptMaxPool once optimised)
-    /// and through the same plan with [`MaxPool2x2`] swapped in; asserts both give the same
-    /// shape and bits, and returns the values.
-    fn pool_both_ways(input: &Tensor) -> Vec<f32> {
-        use tract_onnx::tract_core::ops::cnn::{MaxPool, PaddingSpec, PoolSpec};
+    /// tract's own max pool (MaxPool, OptMaxPool once optimised) over an NCHW `shape`.
+    fn tract_pool(shape: &[usize], kernel: usize, stride: usize, padding: PaddingSpec) -> TypedModel {
         let mut model = TypedModel::default();
-        let x = model.add_source("x", f32::fact(input.shape())).unwrap();
+        let x = model.add_source("x", f32::fact(shape)).unwrap();
         let spec = PoolSpec {
             data_format: DataFormat::NCHW,
-            kernel_shape: tvec!(2, 2),
-            padding: PaddingSpec::Valid,
+            kernel_shape: tvec!(kernel, kernel),
+            padding,
             dilations: None,
-            strides: Some(tvec!(2, 2)),
-            input_channels: input.shape()[1],
-            output_channels: input.shape()[1],
+            strides: Some(tvec!(stride, stride)),
+            input_channels: shape[1],
+            output_channels: shape[1],
         };
         let y = model.wire_node("pool", MaxPool { pool_spec: spec, with_index_outputs: None }, &[x]).unwrap();
         model.select_output_outlets(&y).unwrap();
-        let theirs = model.into_optimized().unwrap();
+        model.into_optimized().unwrap()
+    }
+
+    /// Runs `input` through tract's own 2×2/2 pool and through the same plan with
+    /// [`MaxPool2x2`] swapped in; asserts both give the same shape and bits, and returns
+    /// the values.
+    fn pool_both_ways(input: &Tensor) -> Vec<f32> {
+        let theirs = tract_pool(input.shape(), 2, 2, PaddingSpec::Valid);
         let mut ours = theirs.clone();
         assert_eq!(MaxPool2x2::swap_into(&mut ours).unwrap(), 1, "the pool should be swapped");
         let run = |m: TypedModel| m.into_runnable().unwrap().run(tvec!(input.clone().into_tvalue())).unwrap();
@@ -200,17 +206,10 @@ mod tests {
         ours
     }
 
-    fn pseudo_random(shape: &[usize], seed: u32) -> Tensor {
-        let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-        let len = shape.iter().product();
-        let values: Vec<f32> = (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state % 2001) as f32 / 1000.0 - 1.0
-            })
-            .collect();
+    /// Values in [-1, 1) from the engine's test generator.
+    fn pseudo_random(shape: &[usize], seed: u64) -> Tensor {
+        let mut rng = SplitMix64(seed);
+        let values: Vec<f32> = (0..shape.iter().product()).map(|_| 2.0 * rng.next_f32() - 1.0).collect();
         Tensor::from_shape(shape, &values).unwrap()
     }
 
@@ -223,7 +222,7 @@ mod tests {
                 .iter()
                 .enumerate()
         {
-            pool_both_ways(&pseudo_random(shape, i as u32 + 1));
+            pool_both_ways(&pseudo_random(shape, i as u64 + 1));
         }
     }
 
@@ -240,7 +239,6 @@ mod tests {
 
     #[test]
     fn a_whole_cnn_gives_the_same_logits_with_the_pool_swapped() {
-        use crate::onnx_build::RandomCnn;
         use tract_onnx::prelude::InferenceModelExt;
         let bytes = RandomCnn { filters: 8, seed: 3, ..RandomCnn::default() }.build();
         let theirs = tract_onnx::onnx().model_for_read(&mut &bytes[..]).unwrap().into_optimized().unwrap();
@@ -253,27 +251,12 @@ mod tests {
 
     #[test]
     fn leaves_pools_it_would_compute_differently() {
-        use tract_onnx::tract_core::ops::cnn::{MaxPool, PaddingSpec, PoolSpec};
-        let pool = |kernel: usize, stride: usize, padding: PaddingSpec| {
-            let mut model = TypedModel::default();
-            let x = model.add_source("x", f32::fact([1, 2, 8, 8])).unwrap();
-            let spec = PoolSpec {
-                data_format: DataFormat::NCHW,
-                kernel_shape: tvec!(kernel, kernel),
-                padding,
-                dilations: None,
-                strides: Some(tvec!(stride, stride)),
-                input_channels: 2,
-                output_channels: 2,
-            };
-            let y = model.wire_node("pool", MaxPool { pool_spec: spec, with_index_outputs: None }, &[x]).unwrap();
-            model.select_output_outlets(&y).unwrap();
-            let mut optimized = model.into_optimized().unwrap();
-            MaxPool2x2::swap_into(&mut optimized).unwrap()
+        let swapped = |kernel: usize, stride: usize, padding: PaddingSpec| {
+            MaxPool2x2::swap_into(&mut tract_pool(&[1, 2, 8, 8], kernel, stride, padding)).unwrap()
         };
-        assert_eq!(pool(2, 2, PaddingSpec::Valid), 1);
-        assert_eq!(pool(3, 2, PaddingSpec::Valid), 0);
-        assert_eq!(pool(2, 1, PaddingSpec::Valid), 0);
-        assert_eq!(pool(2, 2, PaddingSpec::ExplicitOnnxPool(tvec!(1, 1), tvec!(0, 0), false)), 0);
+        assert_eq!(swapped(2, 2, PaddingSpec::Valid), 1);
+        assert_eq!(swapped(3, 2, PaddingSpec::Valid), 0);
+        assert_eq!(swapped(2, 1, PaddingSpec::Valid), 0);
+        assert_eq!(swapped(2, 2, PaddingSpec::ExplicitOnnxPool(tvec!(1, 1), tvec!(0, 0), false)), 0);
     }
 }
