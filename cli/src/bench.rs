@@ -8,12 +8,11 @@ use anyhow::{Context, bail};
 use distillate_engine::bench::{AbBenchmark, BenchConfig, InstantClock};
 use distillate_engine::cost::CostInputs;
 use distillate_engine::manifest::Manifest;
-use distillate_engine::metrics::Evaluation;
+use distillate_engine::pair::{Image, Source as PairSource};
 use distillate_engine::report::{Environment, LatencyReport, ModelReport};
-use distillate_engine::runner::check_pair;
 use distillate_engine::scorecard::scorecard_svg;
 use distillate_engine::verdict::Thresholds;
-use distillate_engine::{Model, PreprocessSpec, Report, Runner};
+use distillate_engine::{Pair, PreprocessSpec, Report};
 
 use crate::args::{BenchPlan, Source};
 use crate::data::{self, Images, read};
@@ -23,6 +22,12 @@ struct Side {
     name: String,
     path: PathBuf,
     preprocess: PreprocessSpec,
+}
+
+impl Side {
+    fn source<'a>(&'a self, bytes: &'a [u8]) -> PairSource<'a> {
+        PairSource { name: &self.name, bytes, preprocess: &self.preprocess }
+    }
 }
 
 /// Everything a run needs, from a manifest or from flags.
@@ -41,29 +46,33 @@ pub fn run(plan: &BenchPlan) -> anyhow::Result<()> {
     if let Some(n) = plan.limit {
         setup.images.truncate(n);
     }
-    let load = |side: &Side, role: &str| -> anyhow::Result<Runner> {
-        let model =
-            Model::load(&read(&side.path)?).with_context(|| format!("cannot load {role} {}", side.path.display()))?;
-        Runner::new(&model, &side.preprocess).with_context(|| format!("cannot prepare {role} {}", side.path.display()))
+    let (teacher_bytes, student_bytes) = (read(&setup.teacher.path)?, read(&setup.student.path)?);
+    // Without class names, the teacher's output size says how many classes there are.
+    let classes = match &setup.class_names {
+        Some(names) => names.len(),
+        None => {
+            distillate_engine::Model::load(&teacher_bytes)
+                .with_context(|| format!("cannot load teacher {}", setup.teacher.path.display()))?
+                .card()
+                .classes
+        }
     };
-    let mut teacher = load(&setup.teacher, "teacher")?;
-    let mut student = load(&setup.student, "student")?;
-    let classes = teacher.card().classes;
+    let mut pair = Pair::load(setup.teacher.source(&teacher_bytes), setup.student.source(&student_bytes), classes)?;
     let class_names = setup.class_names.clone().unwrap_or_else(|| (0..classes).map(|i| format!("class {i}")).collect());
-    check_pair(teacher.card(), student.card(), class_names.len())?;
 
-    let evaluation = evaluate(&mut teacher, &mut student, &setup.images, classes)?;
+    let evaluation = evaluate(&mut pair, &setup.images)?;
 
     eprintln!("benchmarking latency (interleaved, {})…", if plan.quick { "quick" } else { "3 s" });
     let config = if plan.quick { BenchConfig::quick() } else { BenchConfig::default() };
     let clock = InstantClock::default();
     // The models still hold the last evaluated image: time inference alone.
+    let (teacher, student) = pair.runners();
     let samples = AbBenchmark::new(config)?
         .run(&clock, &mut || teacher.run_current().map(|_| ()), &mut || student.run_current().map(|_| ()))?;
 
     let mut report = Report::new(
         &setup.title,
-        &now_rfc3339(),
+        &distillate_engine::utc::now_rfc3339(),
         environment(),
         ModelReport { name: setup.teacher.name.clone(), card: teacher.card().clone() },
         ModelReport { name: setup.student.name.clone(), card: student.card().clone() },
@@ -88,33 +97,22 @@ pub fn run(plan: &BenchPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn evaluate(
-    teacher: &mut Runner,
-    student: &mut Runner,
-    images: &Images,
-    classes: usize,
-) -> anyhow::Result<distillate_engine::metrics::EvalSummary> {
+fn evaluate(pair: &mut Pair, images: &Images) -> anyhow::Result<distillate_engine::metrics::EvalSummary> {
     let n = images.len();
-    let mut eval = Evaluation::new(classes);
+    let mut eval = pair.evaluation();
     let step = (n / 10).max(1);
     for i in 0..n {
-        let (t, s) = match images {
+        match images {
             Images::Idx(set) => {
-                let pixels = set.image(i);
-                let t = teacher.classify_luma8(set.width, set.height, pixels)?.to_vec();
-                let s = student.classify_luma8(set.width, set.height, pixels)?.to_vec();
-                (t, s)
+                pair.observe(&mut eval, Image::sample(set, i), set.labels[i]).with_context(|| format!("image {i}"))?
             }
             Images::Files(files) => {
-                let path = &files[i].0;
+                let (path, label) = &files[i];
                 let bytes = read(path)?;
-                let ctx = || format!("image {}", path.display());
-                let t = teacher.classify_bytes(&bytes).with_context(ctx)?.to_vec();
-                let s = student.classify_bytes(&bytes).with_context(ctx)?.to_vec();
-                (t, s)
+                pair.observe(&mut eval, Image::Encoded(&bytes), *label)
+                    .with_context(|| format!("image {}", path.display()))?
             }
-        };
-        eval.add(&t, &s, images.label(i)).with_context(|| format!("image {i}"))?;
+        }
         if (i + 1) % step == 0 || i + 1 == n {
             eprint!("\revaluating {}/{n}", i + 1);
             let _ = std::io::stderr().flush();
@@ -192,20 +190,4 @@ fn environment() -> Environment {
         engine_build: format!("distillate-engine {} (tract-onnx 0.23, single thread)", env!("CARGO_PKG_VERSION")),
         timer_resolution_ms: 1e-6,
     }
-}
-
-/// UTC now as RFC 3339, from the system clock (civil-from-days, H. Hinnant's algorithm).
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
 }

@@ -37,13 +37,6 @@ impl Images {
         }
     }
 
-    pub fn label(&self, i: usize) -> usize {
-        match self {
-            Images::Idx(set) => set.labels[i],
-            Images::Files(files) => files[i].1,
-        }
-    }
-
     pub fn truncate(&mut self, n: usize) {
         match self {
             Images::Idx(set) => set.truncate(n),

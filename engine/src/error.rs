@@ -68,6 +68,16 @@ pub enum Error {
     /// Inputs to a computation are out of range (empty sample set, negative cost, NaN, ...).
     #[error("invalid input: {0}")]
     Input(String),
+    /// One model of a pair failed: which one, and why.
+    #[error("{role} '{name}': {source}")]
+    InModel {
+        /// `teacher` or `student`.
+        role: &'static str,
+        /// The model's name as the person supplied it.
+        name: String,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
 }
 
 impl Error {

@@ -10,7 +10,7 @@
 //! The engine takes bytes and slices, never paths or browser objects: the CLI reads files,
 //! the web app fetches them, and both hand the bytes here.
 //!
-//! Feature `runtime` (default) is tract: [`model`], [`maxpool`], [`runner`] and [`onnx_build`]. Without
+//! Feature `runtime` (default) is tract: [`model`], [`maxpool`], [`runner`], [`pair`] and [`onnx_build`]. Without
 //! it the engine is the measuring, scoring and reporting half only — what the web page's
 //! main thread needs, so that its bundle does not carry an inference runtime it never runs
 //! (the worker has its own).
@@ -29,6 +29,8 @@ pub mod metrics;
 pub mod model;
 #[cfg(feature = "runtime")]
 pub mod onnx_build;
+#[cfg(feature = "runtime")]
+pub mod pair;
 pub mod preprocess;
 pub mod report;
 #[cfg(feature = "runtime")]
@@ -36,6 +38,10 @@ pub mod runner;
 pub mod scorecard;
 pub mod share;
 pub mod stats;
+pub mod training;
+pub mod utc;
+#[cfg(feature = "runtime")]
+mod validate;
 pub mod verdict;
 
 pub use error::{Error, Result};
@@ -53,6 +59,8 @@ pub use card::{BatchDim, ModelCard};
 pub use manifest::Manifest;
 #[cfg(feature = "runtime")]
 pub use model::{Classifier, Model};
+#[cfg(feature = "runtime")]
+pub use pair::Pair;
 pub use preprocess::{PreprocessSpec, Preprocessor};
 pub use report::Report;
 #[cfg(feature = "runtime")]

@@ -156,23 +156,26 @@ impl Report {
             Some(l) => Some(compare(cost, l.teacher.median, l.student.median)?),
             None => None,
         };
-        self.verdict = match (&self.latency, &self.evaluation) {
-            (Some(l), Some(e)) => Some(judge(
-                &VerdictInputs {
-                    teacher: &self.teacher.card,
-                    student: &self.student.card,
-                    teacher_latency_ms: l.teacher.median,
-                    student_latency_ms: l.student.median,
-                    teacher_accuracy: e.teacher_accuracy,
-                    student_accuracy: e.student_accuracy,
-                    agreement: e.agreement,
-                    mean_kl: e.mean_kl,
-                },
-                thresholds,
-            )?),
-            _ => None,
-        };
+        self.verdict = self.judge(thresholds)?;
         Ok(())
+    }
+
+    /// The verdict at `thresholds` from this report's latency and evaluation; `None` until
+    /// both are in. The one place the verdict's inputs are assembled, for the CLI, the
+    /// export and the page alike.
+    pub fn judge(&self, thresholds: &Thresholds) -> Result<Option<Verdict>> {
+        let (Some(l), Some(e)) = (&self.latency, &self.evaluation) else { return Ok(None) };
+        let inputs = VerdictInputs {
+            teacher: &self.teacher.card,
+            student: &self.student.card,
+            teacher_latency_ms: l.teacher.median,
+            student_latency_ms: l.student.median,
+            teacher_accuracy: e.teacher_accuracy,
+            student_accuracy: e.student_accuracy,
+            agreement: e.agreement,
+            mean_kl: e.mean_kl,
+        };
+        judge(&inputs, thresholds).map(Some)
     }
 
     /// Prices the cost section at latencies typed in for a target device instead of the

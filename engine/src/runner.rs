@@ -1,7 +1,7 @@
 //! A model with its preprocessing and reusable buffers: what the CLI and the web worker
 //! hold for each of the teacher and the student.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Classifier, Model, ModelCard};
 use crate::preprocess::{PreprocessSpec, Preprocessor};
 
@@ -70,24 +70,6 @@ fn model_batch(model: &Model) -> usize {
     }
 }
 
-/// Refuses a teacher and student that cannot be compared on `labels` classes. Different
-/// input shapes are fine: each model gets its own preprocessing.
-pub fn check_pair(teacher: &ModelCard, student: &ModelCard, labels: usize) -> Result<()> {
-    if teacher.classes != student.classes {
-        return Err(Error::Incompatible(format!(
-            "the teacher has {} classes and the student {}; both must score the same classes",
-            teacher.classes, student.classes
-        )));
-    }
-    if teacher.classes != labels {
-        return Err(Error::Incompatible(format!(
-            "the models score {} classes but there are {labels} labels",
-            teacher.classes
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,17 +83,5 @@ mod tests {
         let first = r.classify_luma8(28, 28, &[128; 784]).expect("runs").to_vec();
         assert_eq!(first.len(), 10);
         assert_eq!(r.run_current().expect("runs"), first.as_slice());
-    }
-
-    #[test]
-    fn different_shapes_compare_but_different_classes_do_not() {
-        let a = Model::load(&RandomCnn::default().build()).expect("loads");
-        let b = Model::load(&RandomCnn { channels: 3, height: 32, width: 32, ..Default::default() }.build())
-            .expect("loads");
-        let c = Model::load(&RandomCnn { classes: 5, ..Default::default() }.build()).expect("loads");
-        assert!(check_pair(a.card(), b.card(), 10).is_ok());
-        let err = check_pair(a.card(), c.card(), 10).expect_err("refused").to_string();
-        assert!(err.contains("10 classes and the student 5"), "{err}");
-        assert!(check_pair(a.card(), b.card(), 9).is_err());
     }
 }
