@@ -183,6 +183,30 @@ test('bring your own: a second pair loads, a broken file is refused and the pair
   await page.close();
 });
 
+// The bug this guards: the page keyed its effects on the models' cards, so loading a pair
+// whose cards equal the current one's left the gallery on "Classifying…". Pairs are numbered
+// now (the page's <main data-pair>): each load is classified, even of the same files.
+test('the same pair loaded twice is classified again each time', async () => {
+  const byo = path.join(artifacts, 'byo');
+  const { page, problems } = await open();
+  await page.locator('main[data-pair="1"] .detail .prediction').first().waitFor({ timeout: 30_000 });
+  const inputs = page.locator('.byo .inputs input[type=file]');
+  for (const pair of [2, 3]) {
+    await inputs.nth(0).setInputFiles(path.join(byo, 'teacher.onnx'));
+    await inputs.nth(1).setInputFiles(path.join(byo, 'student.onnx'));
+    await page.locator('.byo label', { hasText: 'student ONNX: student.onnx' }).waitFor({ timeout: 10_000 });
+    await page.locator('.byo button.primary').click();
+    await page.locator(`main[data-pair="${pair}"]`).waitFor({ state: 'attached', timeout: 30_000 });
+    // Every thumbnail gets this pair's verdict (right, wrong or disagree) again.
+    await page.waitForFunction((n) => document.querySelectorAll('.thumb.right, .thumb.wrong, .thumb.disagree').length === n,
+      manifest.labels.length * 2, { timeout: 30_000 });
+    await page.locator('.gallery .detail .prediction').first().waitFor({ timeout: 10_000 });
+  }
+  assert.match(await page.locator('.card.teacher h3').innerText(), /teacher\.onnx/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 /** Clicks `button` and returns the text of the file the page offers for download. */
 async function downloaded(page, button, name) {
   const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);

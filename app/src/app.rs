@@ -1,15 +1,12 @@
 //! The root component: loads the manifest, talks to the worker, lays out the panels.
 
-use std::rc::Rc;
-
 use distillate_engine::bench::{BenchConfig, Phase};
 use distillate_engine::cost::compare;
 use distillate_engine::idx::LabelledImages;
 use distillate_engine::report::Environment;
 use distillate_engine::scorecard::scorecard_svg;
 use distillate_engine::share::{ShareState, Theme, View};
-use distillate_engine::verdict::{Verdict, VerdictInputs, judge};
-use gloo_worker::WorkerBridge;
+use distillate_protocol::Request;
 use yew::prelude::*;
 
 use crate::browser;
@@ -25,42 +22,25 @@ use crate::components::model_cards::ModelCards;
 use crate::components::presentation::Presentation;
 use crate::components::scorecard::Scorecard;
 use crate::components::throughput::ThroughputPanel;
-use crate::hooks::{reach, use_worker, worker_script};
-use crate::loader::{fetch_bytes, load_cards, load_manifest, page_url, prepare_samples, query_param, resolve};
-use crate::protocol::{Inference, ModelBlob, Request};
+use crate::demo::{DEFAULT_MANIFEST, deliver_samples, load_demo, request_pair};
+use crate::hooks::{reach, worker_script};
+use crate::loader::query_param;
 use crate::state::{Action, State, ThroughputStatus};
 use crate::timeline::Milestone;
+use crate::worker_link::{PairLoad, use_worker_link};
 
-/// Manifest loaded when the URL names none.
-pub const DEFAULT_MANIFEST: &str = "static/demo.json";
 /// Sample images shown in the gallery: this many per class.
 const GALLERY_PER_CLASS: usize = 2;
-
-/// A pair as handed to the worker.
-type PairLoad = (ModelBlob, ModelBlob, Vec<String>);
-
-/// What the worker was given, kept here so a restarted worker can be given it again.
-#[derive(Default)]
-pub struct Given {
-    /// The pair last sent, until the worker confirms it loaded.
-    pending: Option<PairLoad>,
-    /// The pair the worker last loaded.
-    pair: Option<PairLoad>,
-    /// The sample set (IDX images, labels).
-    samples: Option<(Vec<u8>, Vec<u8>)>,
-}
 
 /// The page.
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(State::default);
-    let worker = use_worker(state.dispatcher(), state.worker_generation);
-    let given = use_mut_ref(Given::default);
+    let link = use_worker_link(state.dispatcher(), state.worker_generation);
 
     {
         let dispatch = state.dispatcher();
-        let worker = worker.clone();
-        let given = given.clone();
+        let worker = link.clone();
         use_effect_with((), move |_| {
             reach(&dispatch, Milestone::AppStarted);
             let link = match ShareState::from_query(&browser::query()) {
@@ -73,57 +53,29 @@ pub fn app() -> Html {
             let url = link.manifest.clone().unwrap_or_else(|| DEFAULT_MANIFEST.to_string());
             dispatch.dispatch(Action::LinkOpened(link));
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = load_demo(&url, &dispatch, &worker, &given).await {
+                if let Err(e) = load_demo(&url, &dispatch, &worker).await {
                     dispatch.dispatch(Action::Error(e));
                 }
             });
         });
     }
 
-    // The worker confirmed the pair: that is what a restarted worker gets.
-    {
-        let given = given.clone();
-        use_effect_with(state.cards.clone(), move |cards| {
-            let mut given = given.borrow_mut();
-            if cards.is_some()
-                && let Some(pair) = given.pending.take()
-            {
-                given.pair = Some(pair);
-            }
-        });
-    }
-    // A new worker after a crash: give it the models and samples again (before the gallery
-    // below asks it to classify).
-    {
-        let worker = worker.clone();
-        let given = given.clone();
-        use_effect_with(state.worker_generation, move |generation| {
-            if *generation > 0 {
-                let given = given.borrow();
-                if let Some((teacher, student, labels)) = given.pair.clone() {
-                    worker.send(Request::LoadPair { teacher, student, labels });
-                }
-                if let Some((images, labels)) = given.samples.clone() {
-                    worker.send(Request::LoadSamples { images, labels });
-                }
-            }
-        });
-    }
     let gallery: Vec<usize> = state.samples.as_ref().map(|s| gallery_indices(s)).unwrap_or_default();
     // Classify the gallery whenever a new pair of models is ready, or a new worker has it.
+    // Keyed on the pair's number: a second load of the same files is a new pair too.
     {
-        let worker = worker.clone();
+        let link = link.clone();
         let gallery = gallery.clone();
         let selected = state.selected;
-        use_effect_with((state.cards.clone(), gallery.len(), state.worker_generation), move |(cards, _, _)| {
-            if cards.is_some() {
+        use_effect_with((state.pair, gallery.len(), state.worker_generation), move |(pair, _, _)| {
+            if pair.is_some() {
                 // The image shown large first: it is the prediction a visitor waits for.
                 let mut order = gallery;
                 if let Some(shown) = order.iter().position(|i| *i == selected) {
                     order[..=shown].rotate_right(1);
                 }
                 for index in order {
-                    worker.send(Request::Classify { index });
+                    link.send(Request::Classify { index });
                 }
             }
         });
@@ -142,10 +94,10 @@ pub fn app() -> Html {
     };
     let on_bench = {
         let dispatch = state.dispatcher();
-        let worker = worker.clone();
+        let link = link.clone();
         Callback::from(move |_| {
             dispatch.dispatch(Action::StartBench);
-            worker.send(Request::Benchmark { config: browser_bench_config() });
+            link.send(Request::Benchmark { config: browser_bench_config() });
         })
     };
     // A shared link restores settings, not numbers: measure latency again, here.
@@ -159,26 +111,22 @@ pub fn app() -> Html {
     }
     let on_eval = {
         let dispatch = state.dispatcher();
-        let worker = worker.clone();
+        let link = link.clone();
         Callback::from(move |limit: usize| {
             dispatch.dispatch(Action::StartEval(limit));
-            worker.send(Request::Evaluate { limit });
+            link.send(Request::Evaluate { limit });
         })
     };
     let on_cancel = {
-        let worker = worker.clone();
-        Callback::from(move |_| worker.send(Request::Cancel))
+        let link = link.clone();
+        Callback::from(move |_| link.send(Request::Cancel))
     };
     let pool_workers = *use_memo((), |_| crate::pool::workers_for(browser_facts().cores));
     let on_throughput = {
         let dispatch = state.dispatcher();
-        let given = given.clone();
+        let link = link.clone();
         Callback::from(move |_| {
-            let (pair, samples) = {
-                let given = given.borrow();
-                (given.pair.clone(), given.samples.clone())
-            };
-            let (Some(pair), Some(samples)) = (pair, samples) else {
+            let (Some(pair), Some(samples)) = link.given() else {
                 dispatch.dispatch(Action::Error("Throughput needs loaded models and samples.".into()));
                 return;
             };
@@ -209,45 +157,33 @@ pub fn app() -> Html {
     // Read at the first render: the address bar is rewritten to the share link right after.
     let debug_panic = *use_memo((), |_| query_param("debug").as_deref() == Some("worker-panic"));
     {
-        let worker = worker.clone();
+        let link = link.clone();
         use_effect_with((ready, state.worker_generation), move |(ready, generation)| {
             if *ready && *generation == 0 && debug_panic {
-                worker.send(Request::Panic);
+                link.send(Request::Panic);
             }
         });
     }
     let on_pair = {
         let dispatch = state.dispatcher();
-        let worker = worker.clone();
-        let given = given.clone();
-        Callback::from(move |(teacher, student, labels): PairLoad| {
-            dispatch.dispatch(Action::Loading(Some(format!("Loading {} and {}…", teacher.name, student.name))));
-            given.borrow_mut().pending = Some((teacher.clone(), student.clone(), labels.clone()));
-            worker.send(Request::LoadPair { teacher, student, labels });
-        })
+        let link = link.clone();
+        Callback::from(move |pair: PairLoad| request_pair(&link, &dispatch, pair))
     };
     let on_samples = {
         let dispatch = state.dispatcher();
-        let worker = worker.clone();
-        let given = given.clone();
+        let link = link.clone();
         Callback::from(move |(images, labels): (Vec<u8>, Vec<u8>)| {
-            let (dispatch, worker, given) = (dispatch.clone(), worker.clone(), given.clone());
+            let (dispatch, link) = (dispatch.clone(), link.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match prepare_samples(images, &labels).await {
-                    Ok((set, images)) if !set.is_empty() => {
-                        dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
-                        given.borrow_mut().samples = Some((images.clone(), labels.clone()));
-                        worker.send(Request::LoadSamples { images, labels });
-                    }
-                    Ok(_) => dispatch.dispatch(Action::Error("the IDX pair holds no images".into())),
-                    Err(e) => dispatch.dispatch(Action::Error(format!("IDX pair: {e}"))),
+                if let Err(e) = deliver_samples(images, labels, &dispatch, &link).await {
+                    dispatch.dispatch(Action::Error(format!("IDX pair: {e}")));
                 }
             });
         })
     };
     let on_image = {
-        let worker = worker.clone();
-        Callback::from(move |(name, bytes): (String, Vec<u8>)| worker.send(Request::ClassifyImage { name, bytes }))
+        let link = link.clone();
+        Callback::from(move |(name, bytes): (String, Vec<u8>)| link.send(Request::ClassifyImage { name, bytes }))
     };
     let on_error = {
         let dispatch = state.dispatcher();
@@ -308,7 +244,7 @@ pub fn app() -> Html {
             }
         })
     };
-    let verdict = verdict(&state);
+    let verdict = state.verdict();
     let present = state.view == View::Present;
     let presentation = present.then(|| {
         let running_bench = state.bench.as_ref().filter(|b| b.phase != Phase::Done).map(|b| b.progress);
@@ -342,14 +278,12 @@ pub fn app() -> Html {
     };
     let (teacher_id, student_id) =
         state.manifest.as_ref().map(|m| (Some(m.teacher.clone()), Some(m.student.clone()))).unwrap_or((None, None));
-    let card_accuracy = |id: &Option<String>| {
-        training(id.as_deref()).and_then(|v| Some((v["test_accuracy"].as_f64()?, v["test_images"].as_u64()? as usize)))
-    };
+    let card_accuracy = |id: &Option<String>| training(id.as_deref()).map(|t| (t.test_accuracy, t.test_images));
 
     html! {
         <>
         { for presentation }
-        <main hidden={present}>
+        <main hidden={present} data-pair={state.pair.map(|p| p.0.to_string())}>
             <header>
                 <div class="header-actions">
                     <button onclick={header_theme}>{ if dark { "light theme" } else { "dark theme" } }</button>
@@ -427,61 +361,6 @@ fn environment(state: &State) -> Environment {
     }
 }
 
-/// Fetches the manifest, then at once both models, the sample set and the training cards,
-/// handing bytes to the worker as soon as they are in: the models as a pair, the samples on
-/// their own, so neither waits for the other or for the cards (which only add figures).
-async fn load_demo(
-    url: &str,
-    dispatch: &UseReducerDispatcher<State>,
-    worker: &Rc<WorkerBridge<Inference>>,
-    given: &Rc<std::cell::RefCell<Given>>,
-) -> Result<(), String> {
-    let manifest_url = resolve(&page_url(), url)?;
-    dispatch.dispatch(Action::Loading(Some(format!("Loading {manifest_url}…"))));
-    let manifest = load_manifest(&manifest_url).await?;
-    let blob = |id: &str| {
-        let entry = manifest.model(id).ok_or_else(|| format!("model '{id}' missing"))?.clone();
-        Ok::<_, String>((resolve(&manifest_url, &entry.file)?, entry))
-    };
-    let (teacher_url, teacher) = blob(&manifest.teacher)?;
-    let (student_url, student) = blob(&manifest.student)?;
-    let samples = match &manifest.samples {
-        Some(s) => Some((resolve(&manifest_url, &s.images)?, resolve(&manifest_url, &s.labels)?)),
-        None => None,
-    };
-    let labels = manifest.labels.clone();
-    dispatch.dispatch(Action::ManifestLoaded { url: manifest_url.clone(), manifest: manifest.clone() });
-    dispatch.dispatch(Action::Loading(Some("Loading the models…".into())));
-
-    let models = async {
-        let (teacher_bytes, student_bytes) = futures::join!(fetch_bytes(&teacher_url), fetch_bytes(&student_url));
-        let (teacher_bytes, student_bytes) = (teacher_bytes?, student_bytes?);
-        reach(dispatch, Milestone::ModelsFetched);
-        let teacher = ModelBlob { name: teacher.name, bytes: teacher_bytes, preprocess: teacher.preprocess };
-        let student = ModelBlob { name: student.name, bytes: student_bytes, preprocess: student.preprocess };
-        given.borrow_mut().pending = Some((teacher.clone(), student.clone(), labels.clone()));
-        worker.send(Request::LoadPair { teacher, student, labels });
-        Ok::<_, String>(())
-    };
-    let samples = async {
-        let Some((images_url, labels_url)) = samples else { return Ok(()) };
-        let (images, labels) = futures::join!(fetch_bytes(&images_url), fetch_bytes(&labels_url));
-        let (images, labels) = (images?, labels?);
-        reach(dispatch, Milestone::SamplesFetched);
-        let (set, images) = prepare_samples(images, &labels).await.map_err(|e| format!("sample set: {e}"))?;
-        dispatch.dispatch(Action::SamplesParsed(Rc::new(set)));
-        given.borrow_mut().samples = Some((images.clone(), labels.clone()));
-        worker.send(Request::LoadSamples { images, labels });
-        Ok(())
-    };
-    let cards = async { dispatch.dispatch(Action::TrainingCards(load_cards(&manifest_url, &manifest).await)) };
-    match futures::join!(models, samples, cards) {
-        (Err(models), Err(samples), ()) => Err(format!("{models}; {samples}")),
-        (Err(e), Ok(()), ()) | (Ok(()), Err(e), ()) => Err(e),
-        (Ok(()), Ok(()), ()) => Ok(()),
-    }
-}
-
 /// The first `GALLERY_PER_CLASS` images of each class, in class order.
 fn gallery_indices(set: &LabelledImages) -> Vec<usize> {
     let classes = set.labels.iter().copied().max().map(|m| m + 1).unwrap_or(0);
@@ -494,33 +373,6 @@ fn gallery_indices(set: &LabelledImages) -> Vec<usize> {
     picked
 }
 
-/// The verdict from this browser's measurements, or what is missing.
-fn verdict(state: &State) -> Result<Verdict, String> {
-    let (Some((teacher, student)), Some(latency)) = (&state.cards, state.latency()) else {
-        return Err("Run the benchmark and an evaluation to get the verdict.".into());
-    };
-    let summary = state
-        .eval
-        .as_ref()
-        .filter(|e| e.finished())
-        .and_then(|e| e.summary.clone())
-        .ok_or("Run an evaluation to get the verdict.")?;
-    judge(
-        &VerdictInputs {
-            teacher,
-            student,
-            teacher_latency_ms: latency.teacher.median,
-            student_latency_ms: latency.student.median,
-            teacher_accuracy: summary.teacher_accuracy,
-            student_accuracy: summary.student_accuracy,
-            agreement: summary.agreement,
-            mean_kl: summary.mean_kl,
-        },
-        &state.thresholds,
-    )
-    .map_err(|e| e.to_string())
-}
-
 /// Ladder points from the training cards of every model in the manifest.
 fn ladder_points(state: &State) -> Vec<LadderPoint> {
     let Some(m) = &state.manifest else { return vec![] };
@@ -530,10 +382,10 @@ fn ladder_points(state: &State) -> Vec<LadderPoint> {
             let card = state.training_cards.get(&entry.id)?;
             Some(LadderPoint {
                 name: entry.name.clone(),
-                role: card["role"].as_str().unwrap_or("model").to_string(),
-                params: card["params"].as_u64()?,
-                latency_ms: card["native_latency_ms"].as_f64()?,
-                accuracy: card["test_accuracy"].as_f64()?,
+                role: card.role.as_str().to_string(),
+                params: card.params,
+                latency_ms: card.native_latency_ms,
+                accuracy: card.test_accuracy,
                 chosen: entry.id == m.student,
             })
         })

@@ -51,41 +51,9 @@ pub fn money(x: f64) -> String {
     }
 }
 
-/// Gray pixels as a PNG data URL, for `<img>` thumbnails.
-pub fn gray_png_data_url(width: u32, height: u32, pixels: &[u8]) -> Option<String> {
-    let image = image_crate::GrayImage::from_raw(width, height, pixels.to_vec())?;
-    let mut png = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut png, image_crate::ImageFormat::Png).ok()?;
-    Some(format!("data:image/png;base64,{}", base64(png.get_ref())))
-}
-
-fn base64(data: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> shift) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        for (input, expected) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
-            assert_eq!(base64(input.as_bytes()), expected);
-        }
-    }
 
     #[test]
     fn numbers_read_well() {

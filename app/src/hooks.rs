@@ -7,9 +7,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use crate::protocol::{Inference, Request, Response};
+use distillate_protocol::{Request, Response};
+
 use crate::state::{Action, State};
 use crate::timeline::Milestone;
+use crate::worker_link::{Given, Inference};
 
 /// Worker script emitted by Trunk next to the page (`data-type="worker"`, no-modules target).
 pub const WORKER_SCRIPT: &str = "worker.js";
@@ -17,9 +19,14 @@ pub const WORKER_SCRIPT: &str = "worker.js";
 pub const RELAXED_WORKER_SCRIPT: &str = "worker-relaxed.js";
 
 /// Starts the inference worker, and a fresh one whenever `generation` changes (after a
-/// crash), routing its answers — and its last words if it panics — into the reducer.
+/// crash), routing its answers — and its last words if it panics — into the reducer. A
+/// pair's `Loaded` is recorded in `given` first (what a restarted worker must get).
 #[hook]
-pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> Rc<WorkerBridge<Inference>> {
+pub fn use_worker(
+    dispatch: UseReducerDispatcher<State>,
+    generation: usize,
+    given: Rc<std::cell::RefCell<Given>>,
+) -> Rc<WorkerBridge<Inference>> {
     let channel = {
         let dispatch = dispatch.clone();
         use_memo((), move |_| watch_for_panics(dispatch))
@@ -31,6 +38,9 @@ pub fn use_worker(dispatch: UseReducerDispatcher<State>, generation: usize) -> R
     use_memo(generation, move |_| {
         let bridge = Inference::spawner()
             .callback(move |response| {
+                if let Response::Loaded { pair, .. } = &response {
+                    given.borrow_mut().confirm(*pair);
+                }
                 if let Some(milestone) = Milestone::of_response(&response)
                     && seen.borrow_mut().insert(milestone)
                 {

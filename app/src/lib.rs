@@ -1,22 +1,19 @@
 //! # distillate-app
 //!
 //! The web page: a Yew front end (`app`, `components`, `state`) that talks to the inference
-//! worker (crate `distillate-worker`, which owns the models) through `protocol`. The main
+//! worker (crate `distillate-worker`, which owns the models) through `worker_link`, with the
+//! messages of crate `distillate-protocol`. The main
 //! thread fetches bytes; the worker parses, runs and times. This crate uses the engine
 //! without its `runtime` feature: the page's bundle carries no tract.
 
 pub mod app;
 pub mod browser;
 pub mod components;
+pub mod demo;
 pub mod format;
 pub mod hooks;
 pub mod loader;
 pub mod pool;
-pub mod protocol;
 pub mod state;
 pub mod timeline;
-
-/// Engine build features of this compilation, shown on the environment card.
-pub fn build_features() -> String {
-    format!("wasm32 · {}", distillate_engine::SIMD_FEATURES)
-}
+pub mod worker_link;

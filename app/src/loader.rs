@@ -2,9 +2,11 @@
 //! Every failure becomes one sentence naming the URL.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use distillate_engine::Manifest;
 use distillate_engine::idx::{self, LabelledImages};
+use distillate_engine::training::TrainingCard;
 use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -47,18 +49,30 @@ pub async fn load_manifest(url: &str) -> Result<Manifest, String> {
     Manifest::parse(&bytes).map_err(|e| format!("{url}: {e}"))
 }
 
-/// The training cards `manifest` (loaded from `url`) names, fetched at once; cards that
-/// fail to load are skipped: they only add training figures.
-pub async fn load_cards(url: &str, manifest: &Manifest) -> BTreeMap<String, serde_json::Value> {
+/// The training cards `manifest` (loaded from `url`) names, fetched at once, by model id.
+/// A card that cannot be fetched or parsed is left out and named in the second list: cards
+/// only add training figures, so the page goes on without them.
+pub async fn load_cards(url: &str, manifest: &Manifest) -> (BTreeMap<String, Rc<TrainingCard>>, Vec<String>) {
     let fetches = manifest.models.iter().filter_map(|entry| {
-        let card_url = resolve(url, entry.card.as_deref()?).ok()?;
+        let file = entry.card.as_deref()?;
         Some(async move {
-            let bytes = fetch_bytes(&card_url).await.ok()?;
-            let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok()?;
-            Some((entry.id.clone(), value))
+            let card_url = resolve(url, file)?;
+            let bytes = fetch_bytes(&card_url).await?;
+            let card = TrainingCard::parse(&bytes).map_err(|e| format!("{card_url}: {e}"))?;
+            Ok::<_, String>((entry.id.clone(), Rc::new(card)))
         })
     });
-    futures::future::join_all(fetches).await.into_iter().flatten().collect()
+    let mut cards = BTreeMap::new();
+    let mut problems = Vec::new();
+    for result in futures::future::join_all(fetches).await {
+        match result {
+            Ok((id, card)) => {
+                cards.insert(id, card);
+            }
+            Err(e) => problems.push(format!("A model card was left out: {e}")),
+        }
+    }
+    (cards, problems)
 }
 
 /// A sample set ready for the page and the worker: decoded (for thumbnails) and its images

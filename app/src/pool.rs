@@ -8,7 +8,9 @@ use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
 use gloo_worker::Spawnable;
 
-use crate::protocol::{Inference, ModelBlob, Request, Response, Role};
+use distillate_protocol::{PairId, Request, Response, Side};
+
+use crate::worker_link::{Inference, PairLoad, SamplesLoad};
 
 /// Most workers started, whatever the browser reports: beyond this the page only adds
 /// memory (every worker holds both models).
@@ -42,8 +44,8 @@ pub fn workers_for(cores: Option<usize>) -> usize {
 pub async fn measure(
     script: &str,
     workers: usize,
-    pair: (ModelBlob, ModelBlob, Vec<String>),
-    samples: (Vec<u8>, Vec<u8>),
+    (id, pair): (PairId, PairLoad),
+    samples: SamplesLoad,
 ) -> Result<Throughput, String> {
     let (tx, mut rx) = mpsc::unbounded::<Response>();
     let bridges: Vec<_> = (0..workers)
@@ -60,10 +62,9 @@ pub async fn measure(
         .collect();
     // Only the workers' callbacks hold senders now: if they all go, `next` hears of it.
     drop(tx);
-    let (teacher, student, labels) = pair;
     for bridge in &bridges {
-        bridge.send(Request::LoadPair { teacher: teacher.clone(), student: student.clone(), labels: labels.clone() });
-        bridge.send(Request::LoadSamples { images: samples.0.clone(), labels: samples.1.clone() });
+        bridge.send(pair.request(id));
+        bridge.send(samples.request());
     }
     let mut loaded = 0;
     while loaded < 2 * workers {
@@ -73,7 +74,7 @@ pub async fn measure(
         }
     }
     let mut rates = [0.0; 2];
-    for (slot, model) in [Role::Teacher, Role::Student].into_iter().enumerate() {
+    for (slot, model) in [Side::Teacher, Side::Student].into_iter().enumerate() {
         for bridge in &bridges {
             bridge.send(Request::Throughput { model, warmup_ms: WARMUP_MS, duration_ms: DURATION_MS });
         }
@@ -93,9 +94,7 @@ pub async fn measure(
 /// The next answer from any worker; a worker's error, or silence, ends the measurement.
 async fn next(rx: &mut mpsc::UnboundedReceiver<Response>) -> Result<Response, String> {
     match select(rx.next(), TimeoutFuture::new(ANSWER_TIMEOUT_MS)).await {
-        Either::Left((Some(Response::Error { context, message }), _)) => {
-            Err(format!("a throughput worker failed {context}: {message}"))
-        }
+        Either::Left((Some(Response::Failed(failure)), _)) => Err(format!("a throughput worker failed: {failure}")),
         Either::Left((Some(response), _)) => Ok(response),
         Either::Left((None, _)) => Err("the throughput workers stopped answering".into()),
         Either::Right(_) => Err(format!("no throughput worker answered for {} s", ANSWER_TIMEOUT_MS / 1000)),

@@ -9,12 +9,13 @@ use distillate_engine::cost::CostInputs;
 use distillate_engine::metrics::EvalSummary;
 use distillate_engine::report::{Environment, LatencyReport, ModelReport, Report};
 use distillate_engine::share::{ShareState, Theme, View};
-use distillate_engine::verdict::Thresholds;
+use distillate_engine::training::TrainingCard;
+use distillate_engine::verdict::{Thresholds, Verdict};
 use distillate_engine::{Manifest, ModelCard};
 use yew::Reducible;
 
-use crate::protocol::{Prediction, Response, WorkerInfo};
 use crate::timeline::{LoadTimeline, Milestone};
+use distillate_protocol::{PairId, Prediction, Response, WorkerInfo};
 
 /// Which latency the cost panel uses.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,8 +74,8 @@ pub struct State {
     pub manifest_url: String,
     /// The loaded manifest.
     pub manifest: Option<Manifest>,
-    /// Training model cards by model id (JSON, as written by distill/).
-    pub training_cards: BTreeMap<String, serde_json::Value>,
+    /// Training model cards by model id (as written by distill/).
+    pub training_cards: BTreeMap<String, Rc<TrainingCard>>,
     /// What is loading now, if anything.
     pub loading: Option<String>,
     /// Messages for the person, newest last.
@@ -85,6 +86,10 @@ pub struct State {
     pub labels: Vec<String>,
     /// The person's own images and both models' answers, newest first.
     pub own_images: Vec<(String, Prediction, Prediction)>,
+    /// The pair the worker holds (the number the page gave it).
+    pub pair: Option<PairId>,
+    /// Pairs asked for and not loaded yet: their names and class names.
+    pub requested: BTreeMap<PairId, ((String, String), Vec<String>)>,
     /// Names of the loaded teacher and student.
     pub names: Option<(String, String)>,
     /// Cards of the loaded models (computed in the worker from the files).
@@ -171,6 +176,32 @@ impl State {
     /// The run as the engine's report (the CLI writes the same type): cards always,
     /// latency and evaluation once measured, cost and verdict derived from them.
     pub fn report(&self, environment: Environment, created: &str) -> Result<Report, String> {
+        let mut report = self.measured(environment, created)?;
+        report.derive(&self.cost, &self.thresholds).map_err(|e| e.to_string())?;
+        if let Some(LatencySource::Typed(t, s)) = self.latency_source {
+            report.price_at(&self.cost, t, s).map_err(|e| e.to_string())?;
+        }
+        Ok(report)
+    }
+
+    /// The verdict of [`State::report`]'s measurements, or what is still missing. Judged
+    /// on its own so that cost inputs being edited cannot hide it.
+    pub fn verdict(&self) -> Result<Verdict, String> {
+        let missing = "Run the benchmark and an evaluation to get the verdict.";
+        let report = self.measured(Environment::default(), "").map_err(|_| missing.to_string())?;
+        if report.latency.is_none() {
+            return Err(missing.into());
+        }
+        match report.judge(&self.thresholds) {
+            Ok(Some(verdict)) => Ok(verdict),
+            Ok(None) => Err("Run an evaluation to get the verdict.".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Cards, and latency and evaluation once finished: the report before anything is
+    /// derived from it.
+    fn measured(&self, environment: Environment, created: &str) -> Result<Report, String> {
         let (Some((teacher_name, student_name)), Some((teacher, student))) = (&self.names, &self.cards) else {
             return Err("load a pair of models first".into());
         };
@@ -185,10 +216,6 @@ impl State {
         );
         report.latency = self.latency();
         report.evaluation = self.eval.as_ref().filter(|e| e.finished()).and_then(|e| e.summary.clone());
-        report.derive(&self.cost, &self.thresholds).map_err(|e| e.to_string())?;
-        if let Some(LatencySource::Typed(t, s)) = self.latency_source {
-            report.price_at(&self.cost, t, s).map_err(|e| e.to_string())?;
-        }
         Ok(report)
     }
 }
@@ -199,7 +226,7 @@ pub enum Action {
     /// A manifest arrived.
     ManifestLoaded { url: String, manifest: Manifest },
     /// The training cards its models name arrived (by model id).
-    TrainingCards(BTreeMap<String, serde_json::Value>),
+    TrainingCards(BTreeMap<String, Rc<TrainingCard>>),
     /// The sample set was parsed on the main thread (for thumbnails).
     SamplesParsed(Rc<distillate_engine::idx::LabelledImages>),
     /// Something started loading.
@@ -208,6 +235,8 @@ pub enum Action {
     Error(String),
     /// Dismiss the messages.
     ClearErrors,
+    /// The page asked the worker to load pair `id`, named so, scoring `labels`.
+    PairRequested { id: PairId, names: (String, String), labels: Vec<String> },
     /// The worker said something.
     Worker(Response),
     /// The person picked a sample.
@@ -333,31 +362,46 @@ impl Reducible for State {
                     s.eval = None;
                 }
             }
+            Action::PairRequested { id, names, labels } => {
+                s.loading = Some(format!("Loading {} and {}…", names.0, names.1));
+                s.requested.insert(id, (names, labels));
+            }
             Action::Worker(response) => match response {
                 Response::Ready(info) => s.worker = Some(info),
-                Response::Loaded { names, labels, teacher, student, load_ms } => {
-                    // A measurement of the previous pair no longer describes these models.
-                    if !matches!(s.throughput, ThroughputStatus::Running(_)) {
-                        s.throughput = ThroughputStatus::Idle;
+                Response::Loaded { pair, teacher, student, load_ms } => {
+                    if let Some((names, labels)) = s.requested.remove(&pair) {
+                        // Requests older than this one were superseded.
+                        s.requested.retain(|id, _| *id > pair);
+                        // A measurement of the previous pair no longer describes these models.
+                        if !matches!(s.throughput, ThroughputStatus::Running(_)) {
+                            s.throughput = ThroughputStatus::Idle;
+                        }
+                        s.pair = Some(pair);
+                        s.names = Some(names);
+                        s.labels = labels;
+                        s.own_images.clear();
+                        s.predictions.clear();
+                        s.bench = None;
+                        s.eval = None;
+                        s.loading = None;
+                    } else if s.pair != Some(pair) {
+                        // Neither asked for nor current: an answer overtaken by events.
+                        return Rc::new(s);
                     }
-                    s.names = Some(names);
-                    s.labels = labels;
-                    s.own_images.clear();
+                    // The same pair again (a restarted worker): its measurements still stand.
                     s.cards = Some((teacher, student));
                     s.load_ms = Some(load_ms);
-                    s.loading = None;
-                    // New models: old measurements no longer describe them.
-                    s.predictions.clear();
-                    s.bench = None;
-                    s.eval = None;
                 }
                 // The pool's answers go to the pool (pool.rs), never through here.
                 Response::SamplesLoaded { .. } | Response::Throughput { .. } => {}
                 Response::ClassifiedImage { name, teacher, student } => {
                     s.own_images.insert(0, (name, teacher, student));
                 }
-                Response::Classified { index, label, teacher, student } => {
-                    s.predictions.insert(index, (label, teacher, student));
+                Response::Classified { pair, index, teacher, student } => {
+                    let label = s.samples.as_ref().and_then(|set| set.labels.get(index).copied());
+                    if let (true, Some(label)) = (s.pair == Some(pair), label) {
+                        s.predictions.insert(index, (label, teacher, student));
+                    }
                 }
                 Response::BenchProgress { phase, progress, samples } => {
                     s.bench = Some(BenchState { phase, progress, samples });
@@ -365,9 +409,9 @@ impl Reducible for State {
                 Response::EvalProgress { done, total, summary, elapsed_ms } => {
                     s.eval = Some(EvalState { done, total, summary, elapsed_ms });
                 }
-                Response::Error { context, message } => {
+                Response::Failed(failure) => {
                     s.loading = None;
-                    s.errors.push(format!("Error while {context}: {message}"));
+                    s.errors.push(failure.to_string());
                 }
             },
         }
@@ -379,25 +423,93 @@ impl Reducible for State {
 mod tests {
     use super::*;
 
+    use distillate_protocol::{Failure, Task};
+
     #[test]
     fn an_error_keeps_the_loaded_models() {
-        let card = distillate_engine::Model::load(&distillate_engine::onnx_build::RandomCnn::default().build())
-            .expect("loads")
-            .card()
-            .clone();
-        let state = Rc::new(State::default()).reduce(Action::Worker(Response::Loaded {
-            names: ("T".into(), "S".into()),
-            labels: vec!["a".into(), "b".into()],
-            teacher: card.clone(),
-            student: card.clone(),
-            load_ms: 5.0,
-        }));
-        let state = state.reduce(Action::Worker(Response::Error {
-            context: "loading the models".into(),
-            message: "not an ONNX model".into(),
-        }));
+        let card = card();
+        let state = loaded_pair(Rc::new(State::default()), 1, &card);
+        let state =
+            state.reduce(Action::Worker(Response::Failed(Failure::new(Task::LoadingModels, "not an ONNX model"))));
         assert!(state.cards.is_some());
         assert_eq!(state.errors, vec!["Error while loading the models: not an ONNX model".to_string()]);
+    }
+
+    fn card() -> ModelCard {
+        distillate_engine::Model::load(&distillate_engine::onnx_build::RandomCnn::default().build())
+            .expect("loads")
+            .card()
+            .clone()
+    }
+
+    fn loaded_pair(state: Rc<State>, id: u64, card: &ModelCard) -> Rc<State> {
+        state
+            .reduce(Action::PairRequested {
+                id: PairId(id),
+                names: ("T".into(), "S".into()),
+                labels: vec!["a".into(), "b".into()],
+            })
+            .reduce(Action::Worker(Response::Loaded {
+                pair: PairId(id),
+                teacher: card.clone(),
+                student: card.clone(),
+                load_ms: 5.0,
+            }))
+    }
+
+    fn prediction() -> Prediction {
+        Prediction { top3: vec![(1, 0.9)], latency_ms: 0.5 }
+    }
+
+    fn with_samples(state: Rc<State>) -> Rc<State> {
+        let set = distillate_engine::idx::LabelledImages {
+            width: 1,
+            height: 1,
+            pixels: vec![0, 0, 0],
+            labels: vec![0, 1, 1],
+        };
+        state.reduce(Action::SamplesParsed(Rc::new(set)))
+    }
+
+    /// The bug this guards: effects keyed on the cards never fired for a second pair with
+    /// the same cards. The pair number tells the two apart, and an answer about the old
+    /// pair that arrives late is dropped.
+    #[test]
+    fn the_same_pair_loaded_twice_is_a_new_pair_and_old_answers_are_dropped() {
+        let card = card();
+        let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card);
+        let classified = |pair: u64, index: usize| {
+            Action::Worker(Response::Classified {
+                pair: PairId(pair),
+                index,
+                teacher: prediction(),
+                student: prediction(),
+            })
+        };
+        let state = state.reduce(classified(1, 2)).reduce(Action::StartEval(10));
+        assert_eq!(state.predictions.get(&2).map(|p| p.0), Some(1), "label from the page's samples");
+        let state = loaded_pair(state, 2, &card);
+        assert_eq!(state.pair, Some(PairId(2)));
+        assert!(state.predictions.is_empty() && state.eval.is_none(), "measurements of pair 1 are gone");
+        let state = state.reduce(classified(1, 0));
+        assert!(state.predictions.is_empty(), "a late answer about pair 1 is not pair 2's");
+        let state = state.reduce(classified(2, 0));
+        assert_eq!(state.predictions.len(), 1);
+    }
+
+    #[test]
+    fn a_restarted_worker_loading_the_same_pair_keeps_its_measurements() {
+        let card = card();
+        let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card)
+            .reduce(Action::Worker(Response::EvalProgress { done: 3, total: 3, summary: None, elapsed_ms: 1.0 }));
+        let state = state.reduce(Action::WorkerCrashed("boom".into())).reduce(Action::Worker(Response::Loaded {
+            pair: PairId(1),
+            teacher: card.clone(),
+            student: card,
+            load_ms: 4.0,
+        }));
+        assert_eq!((state.pair, state.load_ms), (Some(PairId(1)), Some(4.0)));
+        assert!(state.eval.is_some(), "a finished evaluation still describes the same models");
     }
 
     fn manifest() -> Manifest {

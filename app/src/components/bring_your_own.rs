@@ -12,7 +12,8 @@ use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::format::ms;
-use crate::protocol::{ModelBlob, Prediction};
+use crate::worker_link::{PairLoad, SharedBlob};
+use distillate_protocol::Prediction;
 
 /// Largest file read (models are further limited by the engine).
 const MAX_FILE_BYTES: f64 = 300.0 * 1024.0 * 1024.0;
@@ -23,8 +24,8 @@ const MAX_IMAGES_PER_PICK: usize = 200;
 /// What the person dropped or picked, routed by content.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Picked {
-    teacher: Option<(String, Rc<Vec<u8>>)>,
-    student: Option<(String, Rc<Vec<u8>>)>,
+    teacher: Option<(String, Rc<[u8]>)>,
+    student: Option<(String, Rc<[u8]>)>,
     labels: Option<Vec<String>>,
     idx_images: Option<Rc<Vec<u8>>>,
     idx_labels: Option<Rc<Vec<u8>>>,
@@ -40,7 +41,7 @@ pub struct BringYourOwnProps {
     /// Answers for the person's own images.
     pub own_images: Vec<(String, Prediction, Prediction)>,
     /// Load this pair.
-    pub on_pair: Callback<(ModelBlob, ModelBlob, Vec<String>)>,
+    pub on_pair: Callback<PairLoad>,
     /// Load this IDX sample pair (images, labels).
     pub on_samples: Callback<(Vec<u8>, Vec<u8>)>,
     /// Classify this image.
@@ -113,10 +114,10 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
                     };
                     let is_onnx = lower.ends_with(".onnx");
                     match role {
-                        Some("teacher") => next.teacher = Some((name, Rc::new(bytes))),
-                        Some("student") => next.student = Some((name, Rc::new(bytes))),
-                        _ if is_onnx && next.teacher.is_none() => next.teacher = Some((name, Rc::new(bytes))),
-                        _ if is_onnx => next.student = Some((name, Rc::new(bytes))),
+                        Some("teacher") => next.teacher = Some((name, Rc::from(bytes))),
+                        Some("student") => next.student = Some((name, Rc::from(bytes))),
+                        _ if is_onnx && next.teacher.is_none() => next.teacher = Some((name, Rc::from(bytes))),
+                        _ if is_onnx => next.student = Some((name, Rc::from(bytes))),
                         _ if lower.ends_with(".png") || lower.ends_with(".jpg") || lower.ends_with(".jpeg") => {
                             on_image.emit((name, bytes));
                         }
@@ -189,12 +190,13 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
                     return;
                 }
             };
-            let blob = |(name, bytes): &(String, Rc<Vec<u8>>)| ModelBlob {
+            let blob = |(name, bytes): &(String, Rc<[u8]>)| SharedBlob {
                 name: name.clone(),
-                bytes: (**bytes).clone(),
+                bytes: bytes.clone(),
                 preprocess: spec.clone(),
             };
-            on_pair.emit((blob(t), blob(s), picked.labels.clone().unwrap_or_else(|| labels.clone())));
+            let labels = picked.labels.clone().unwrap_or_else(|| labels.clone());
+            on_pair.emit(PairLoad { teacher: blob(t), student: blob(s), labels });
         })
     };
 
@@ -244,7 +246,7 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
     };
 
     let name_of =
-        |slot: &Option<(String, Rc<Vec<u8>>)>| slot.as_ref().map(|s| s.0.clone()).unwrap_or_else(|| "none".into());
+        |slot: &Option<(String, Rc<[u8]>)>| slot.as_ref().map(|s| s.0.clone()).unwrap_or_else(|| "none".into());
     let own = props.own_images.iter().map(|(name, t, s)| {
         let label = |p: &Prediction| {
             let (c, prob) = p.top3[0];

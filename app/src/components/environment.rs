@@ -2,8 +2,8 @@
 
 use yew::prelude::*;
 
-use crate::protocol::WorkerInfo;
 use crate::timeline::{LoadTimeline, Milestone};
+use distillate_protocol::WorkerInfo;
 
 /// Props of [`EnvironmentCard`].
 #[derive(Properties, PartialEq)]

@@ -3,10 +3,12 @@
 use std::rc::Rc;
 
 use distillate_engine::idx::LabelledImages;
+use distillate_protocol::Prediction;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 use yew::prelude::*;
 
-use crate::format::{gray_png_data_url, ms};
-use crate::protocol::Prediction;
+use crate::format::ms;
 
 /// A sample set compared by identity: the same `Rc` is the same set. Props and memo
 /// dependencies compare with `==`, and comparing megabytes of pixels on every render of the
@@ -37,22 +39,51 @@ pub struct GalleryProps {
     pub on_select: Callback<usize>,
 }
 
+/// Props of [`Thumbnail`].
+#[derive(Properties, PartialEq)]
+pub struct ThumbnailProps {
+    /// The sample set.
+    pub samples: SampleSet,
+    /// Which image.
+    pub index: usize,
+    /// Its class name (the image's accessible name).
+    pub label: String,
+}
+
+/// One sample drawn into a canvas at its own size (CSS scales it): pixels straight into
+/// `ImageData`, drawn once per sample set and index, where a data URL would encode a PNG
+/// and base64 for every thumbnail.
+#[function_component(Thumbnail)]
+pub fn thumbnail(props: &ThumbnailProps) -> Html {
+    let canvas = use_node_ref();
+    {
+        let canvas = canvas.clone();
+        use_effect_with((props.samples.clone(), props.index), move |(SampleSet(set), index)| {
+            // A canvas without a 2-D context stays blank; the label still names the image.
+            let _ = draw(&canvas, set, *index);
+        });
+    }
+    let set = &props.samples.0;
+    html! {
+        <canvas ref={canvas} width={set.width.to_string()} height={set.height.to_string()}
+                role="img" aria-label={props.label.clone()} />
+    }
+}
+
+fn draw(canvas: &NodeRef, set: &LabelledImages, index: usize) -> Option<()> {
+    let canvas = canvas.cast::<HtmlCanvasElement>()?;
+    let context = canvas.get_context("2d").ok()??.dyn_into::<CanvasRenderingContext2d>().ok()?;
+    let rgba: Vec<u8> = set.image(index).iter().flat_map(|&p| [p, p, p, 255]).collect();
+    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), set.width, set.height).ok()?;
+    context.put_image_data(&data, 0.0, 0.0).ok()
+}
+
 /// Thumbnails and the selected image's predictions.
 #[function_component(Gallery)]
 pub fn gallery(props: &GalleryProps) -> Html {
     let set = &props.samples.0;
     let name = |i: usize| props.labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
-    // Encoded once per sample set and selection of images, not on every render: each
-    // prediction that arrives re-renders the gallery, and 20 PNG encodes per render kept
-    // the page's main thread busy through the cold load.
-    let sources = use_memo((props.samples.clone(), props.indices.clone()), |(SampleSet(set), indices)| {
-        indices
-            .iter()
-            .map(|&i| gray_png_data_url(set.width, set.height, set.image(i)).unwrap_or_default())
-            .collect::<Vec<_>>()
-    });
-    let thumbs = props.indices.iter().zip(sources.iter()).map(|(&i, src)| {
-        let src = src.clone();
+    let thumbs = props.indices.iter().map(|&i| {
         let verdict = props.predictions.get(&i).map(|(label, t, s)| {
             let (tc, sc) = (t.top3[0].0, s.top3[0].0);
             match (tc == *label, sc == *label, tc == sc) {
@@ -65,7 +96,7 @@ pub fn gallery(props: &GalleryProps) -> Html {
         html! {
             <button class={classes!("thumb", (i == props.selected).then_some("selected"), verdict)}
                     title={ name(set.labels[i]) } onclick={ move |_| on_select.emit(i) }>
-                <img src={ src } alt={ name(set.labels[i]) } width="56" height="56" />
+                <Thumbnail samples={props.samples.clone()} index={i} label={name(set.labels[i])} />
             </button>
         }
     });

@@ -1,6 +1,9 @@
 //! The two model cards side by side, with the ratios that matter.
 
+use std::rc::Rc;
+
 use distillate_engine::ModelCard;
+use distillate_engine::training::TrainingCard;
 use yew::prelude::*;
 
 use crate::format::{bytes, group, pct, si};
@@ -13,7 +16,7 @@ pub struct ModelCardsProps {
     /// Cards computed from the files in this browser.
     pub cards: (ModelCard, ModelCard),
     /// Training cards (test accuracy from the model card), if the manifest has them.
-    pub training: (Option<serde_json::Value>, Option<serde_json::Value>),
+    pub training: (Option<Rc<TrainingCard>>, Option<Rc<TrainingCard>>),
     /// How long loading both took here, ms.
     pub load_ms: Option<f64>,
 }
@@ -25,9 +28,9 @@ pub fn model_cards(props: &ModelCardsProps) -> Html {
     let ratio = |a: u64, b: u64| {
         if b == 0 { "—".to_string() } else { format!("{:.1}× smaller", b as f64 / a.max(1) as f64) }
     };
-    let card = |role: &str, name: &str, c: &ModelCard, training: &Option<serde_json::Value>| {
-        let acc = training.as_ref().and_then(|v| v["test_accuracy"].as_f64());
-        let arch = training.as_ref().and_then(|v| v["architecture"].as_str().map(String::from));
+    let card = |role: &str, name: &str, c: &ModelCard, training: &Option<Rc<TrainingCard>>| {
+        let acc = training.as_ref().map(|t| t.test_accuracy);
+        let arch = training.as_ref().map(|t| t.architecture.clone());
         html! {
             <div class={classes!("card", role.to_lowercase())}>
                 <div class="role">{ role }</div>
