@@ -50,41 +50,86 @@ impl Split {
     }
 
     /// Normalised NCHW batch of `indices`, with optional augmentation, plus labels and
-    /// which images were mirrored.
+    /// the view (shift and mirroring) each image was drawn in.
     pub fn batch(&self, indices: &[usize], mut augment: Option<Augment<'_>>) -> Batch {
-        let mut x = Vec::with_capacity(indices.len() * PIXELS);
-        let mut flipped = Vec::with_capacity(indices.len());
-        let fill = normalise(0);
-        for &i in indices {
-            let img = self.image(i);
-            let (dx, dy, flip) = match augment.as_mut() {
-                Some(a) => {
-                    let s = a.max_shift as i64;
-                    let mut offset = || if s == 0 { 0 } else { (a.rng.next_u64() % (2 * s as u64 + 1)) as i64 - s };
-                    let (dx, dy) = (offset(), offset());
-                    (dx, dy, a.hflip && a.rng.next_u64() & 1 == 1)
-                }
-                None => (0, 0, false),
+        let mut x = vec![0.0; indices.len() * PIXELS];
+        let mut views = Vec::with_capacity(indices.len());
+        for (&i, out) in indices.iter().zip(x.chunks_mut(PIXELS)) {
+            let view = match augment.as_mut() {
+                Some(a) => a.draw_view(),
+                None => View::IDENTITY,
             };
-            flipped.push(flip);
-            let start = x.len();
-            for y in 0..SIDE as i64 {
-                for xx in 0..SIDE as i64 {
-                    // Output pixel (xx, y) reads source (sx, sy).
-                    let sx = if flip { SIDE as i64 - 1 - xx } else { xx } - dx;
-                    let sy = y - dy;
-                    let inside = (0..SIDE as i64).contains(&sx) && (0..SIDE as i64).contains(&sy);
-                    x.push(if inside { normalise(img[(sy as usize) * SIDE + sx as usize]) } else { fill });
-                }
-            }
+            self.render(i, view, out);
             if let Some(a) = augment.as_mut()
                 && a.erase_prob > 0.0
                 && f64::from(a.rng.next_f32()) < a.erase_prob
             {
-                erase(&mut x[start..], a.rng);
+                erase(out, a.rng);
+            }
+            views.push(view);
+        }
+        Batch { x, labels: indices.iter().map(|&i| self.labels[i] as i64).collect(), views }
+    }
+
+    /// Writes image `i` as seen in `view`, normalised, into `out` (`PIXELS` long). Pixels
+    /// shifted in from outside are background (0).
+    pub fn render(&self, i: usize, view: View, out: &mut [f32]) {
+        let img = self.image(i);
+        let fill = normalise(0);
+        let (dx, dy) = (i64::from(view.dx), i64::from(view.dy));
+        for (y, row) in out.chunks_mut(SIDE).enumerate() {
+            for (xx, v) in row.iter_mut().enumerate() {
+                // Output pixel (xx, y) reads source (sx, sy).
+                let sx = if view.flip { SIDE as i64 - 1 - xx as i64 } else { xx as i64 } - dx;
+                let sy = y as i64 - dy;
+                let inside = (0..SIDE as i64).contains(&sx) && (0..SIDE as i64).contains(&sy);
+                *v = if inside { normalise(img[(sy as usize) * SIDE + sx as usize]) } else { fill };
             }
         }
-        Batch { x, labels: indices.iter().map(|&i| self.labels[i] as i64).collect(), flipped }
+    }
+}
+
+/// How an image is shown to a model: shifted by (dx, dy) pixels, then mirrored or not.
+/// Students learn from the teacher's logits for the very view they see (Beyer et al. 2022,
+/// "consistent teaching"), so views are enumerable and the teacher's logits are cached per
+/// view ([`crate::soft::SoftTargets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// Horizontal shift, pixels.
+    pub dx: i8,
+    /// Vertical shift, pixels.
+    pub dy: i8,
+    /// Mirrored left–right.
+    pub flip: bool,
+}
+
+impl View {
+    /// The image as stored.
+    pub const IDENTITY: View = View { dx: 0, dy: 0, flip: false };
+
+    /// Every view with shifts up to `max_shift` and, with `hflip`, mirrored ones: the set
+    /// [`Augment`] draws from, uniformly, in the order [`View::index`] numbers them.
+    pub fn all(max_shift: usize, hflip: bool) -> Vec<View> {
+        let s = max_shift as i8;
+        let flips: &[bool] = if hflip { &[false, true] } else { &[false] };
+        let mut views = Vec::new();
+        for dy in -s..=s {
+            for dx in -s..=s {
+                for &flip in flips {
+                    views.push(View { dx, dy, flip });
+                }
+            }
+        }
+        views
+    }
+
+    /// Position of this view in [`View::all`]`(max_shift, hflip)`.
+    pub fn index(self, max_shift: usize, hflip: bool) -> usize {
+        let s = max_shift as i64;
+        let side = (2 * s + 1) as usize;
+        let flips = if hflip { 2 } else { 1 };
+        let (dx, dy) = ((i64::from(self.dx) + s) as usize, (i64::from(self.dy) + s) as usize);
+        (dy * side + dx) * flips + usize::from(self.flip && hflip)
     }
 }
 
@@ -99,6 +144,16 @@ pub struct Augment<'a> {
     pub hflip: bool,
     /// Probability of random erasing.
     pub erase_prob: f64,
+}
+
+impl Augment<'_> {
+    /// A uniformly drawn view: shifts in [−max_shift, max_shift], mirrored with probability 1/2.
+    fn draw_view(&mut self) -> View {
+        let s = self.max_shift as i64;
+        let mut offset = || if s == 0 { 0 } else { (self.rng.next_u64() % (2 * s as u64 + 1)) as i64 - s };
+        let (dx, dy) = (offset() as i8, offset() as i8);
+        View { dx, dy, flip: self.hflip && self.rng.next_u64() & 1 == 1 }
+    }
 }
 
 /// Random erasing (Zhong et al., 2017, "Random Erasing Data Augmentation", whose defaults
@@ -139,8 +194,8 @@ pub struct Batch {
     pub x: Vec<f32>,
     /// Class per image.
     pub labels: Vec<i64>,
-    /// Whether each image was mirrored.
-    pub flipped: Vec<bool>,
+    /// The view each image was drawn in.
+    pub views: Vec<View>,
 }
 
 /// The pixel as the models see it: `(p/255 − mean) / std`.
@@ -219,7 +274,7 @@ mod tests {
         let b = tiny().batch(&[0], None);
         assert_eq!(b.x.len(), PIXELS);
         assert_eq!(b.x[5], normalise(5));
-        assert_eq!((b.labels, b.flipped), (vec![3], vec![false]));
+        assert_eq!((b.labels, b.views), (vec![3], vec![View::IDENTITY]));
     }
 
     #[test]
@@ -229,10 +284,49 @@ mod tests {
         // Draw until a flip happens (probability 1/2 each time).
         let b = (0..64)
             .map(|_| split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 0, hflip: true, erase_prob: 0.0 })))
-            .find(|b| b.flipped[0])
+            .find(|b| b.views[0].flip)
             .expect("a flip");
         assert_eq!(b.x[0], normalise(27));
         assert_eq!(b.x[SIDE + 27], normalise(SIDE as u8));
+    }
+
+    #[test]
+    fn views_are_numbered_in_the_order_they_are_listed() {
+        for (shift, flip) in [(0, false), (0, true), (2, false), (2, true)] {
+            let all = View::all(shift, flip);
+            assert_eq!(all.len(), (2 * shift + 1).pow(2) * if flip { 2 } else { 1 });
+            for (i, v) in all.iter().enumerate() {
+                assert_eq!(v.index(shift, flip), i, "{v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_drawn_view_is_one_of_the_listed_views_and_renders_as_drawn() {
+        let split = tiny();
+        let mut rng = SplitMix64(5);
+        let all = View::all(2, true);
+        let mut seen = vec![false; all.len()];
+        for _ in 0..2_000 {
+            let b = split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 2, hflip: true, erase_prob: 0.0 }));
+            let v = b.views[0];
+            seen[v.index(2, true)] = true;
+            let mut again = vec![0.0; PIXELS];
+            split.render(0, v, &mut again);
+            assert_eq!(b.x, again, "{v:?}");
+        }
+        assert!(seen.iter().all(|s| *s), "every view is drawn");
+    }
+
+    #[test]
+    fn a_shift_moves_pixels_and_fills_with_background() {
+        let split = tiny();
+        let mut out = vec![0.0; PIXELS];
+        split.render(0, View { dx: 1, dy: 2, flip: false }, &mut out);
+        // Output (x, y) reads source (x − 1, y − 2).
+        assert_eq!(out[2 * SIDE + 1], normalise(0));
+        assert_eq!(out[3 * SIDE + 5], normalise(((SIDE + 4) % 256) as u8));
+        assert_eq!(out[0], normalise(0));
     }
 
     #[test]

@@ -7,10 +7,17 @@
 //! the demo manifest.
 //!
 //! Split like burn's `examples/mnist`: [`data`], [`model`], [`train`], with one
-//! [`config::PipelineConfig`] and the orchestration in [`pipeline`].
+//! [`config::PipelineConfig`] and the orchestration in [`pipeline`]; [`soft`] caches the
+//! teacher's logits per view, [`stage`] reuses models whose inputs did not change,
+//! [`choice`] picks the student by the page's readiness verdict, [`export`] writes and
+//! scores the ONNX files their training cards (`distillate_engine::training`) describe.
 
+pub mod choice;
 pub mod config;
 pub mod data;
+pub mod export;
 pub mod model;
 pub mod pipeline;
+pub mod soft;
+pub mod stage;
 pub mod train;

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use distillate_distill::config::PipelineConfig;
+use distillate_distill::pipeline::Options;
+use distillate_distill::stage::Rebuild;
 
 /// Train the teacher, distil the student ladder, export ONNX, write model cards.
 #[derive(Debug, Parser)]
@@ -23,6 +25,13 @@ struct Args {
     /// Print the configuration that would run, as JSON, and exit.
     #[arg(long)]
     print_config: bool,
+    /// Train these stages again even if their cached models match: `all`, or model ids
+    /// separated by commas (`teacher`, `student-d7`, `baseline-d7`, …).
+    #[arg(long, default_value = "")]
+    rebuild: String,
+    /// Where the teacher's soft targets are cached between runs.
+    #[arg(long, default_value = "target/distill-cache")]
+    cache_dir: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -49,9 +58,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&config)?);
         return Ok(());
     }
-    let summary = distillate_distill::pipeline::run(&config, &args.out)?;
+    let options = Options { rebuild: Rebuild::parse(&args.rebuild), cache_dir: args.cache_dir, ..Options::default() };
+    let summary = distillate_distill::pipeline::run(&config, &args.out, &options)?;
     println!("chosen student: {} — {}", summary.chosen, summary.reason);
-    println!("distillation gain over the cross-entropy baseline: {:+.2} points", summary.distillation_gain_points);
+    println!(
+        "distillation gain over the cross-entropy baseline: {:+.2} points accuracy, {:+.2} points agreement",
+        summary.distillation_gain_points, summary.agreement_gain_points
+    );
     for card in &summary.cards {
         println!(
             "{:<16} {:>8} params {:>11} MACs  test {:.2} %  native {:.3} ms  {} epochs ({:?})  {:.0} s",

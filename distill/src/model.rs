@@ -10,30 +10,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 use distillate_engine::onnx_build::OnnxBuilder;
-use serde::{Deserialize, Serialize};
-
-/// Convolution widths per stage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Arch {
-    /// Widths of the convolutions of each stage.
-    pub stages: Vec<Vec<usize>>,
-    /// Output classes.
-    pub classes: usize,
-}
-
-impl Arch {
-    /// The student family: `[[w], [2w, 2w], [4w]]`.
-    pub fn student(width: usize, classes: usize) -> Arch {
-        Arch { stages: vec![vec![width], vec![2 * width, 2 * width], vec![4 * width]], classes }
-    }
-
-    /// `c32-c32-pool-c64-…-gap-fc10`.
-    pub fn label(&self) -> String {
-        let stages: Vec<String> =
-            self.stages.iter().map(|s| s.iter().map(|w| format!("c{w}")).collect::<Vec<_>>().join("-")).collect();
-        format!("{}-gap-fc{}", stages.join("-pool-"), self.classes)
-    }
-}
+pub use distillate_engine::training::Arch;
 
 /// Convolution + BatchNorm.
 #[derive(Module, Debug)]
@@ -182,10 +159,5 @@ mod tests {
                 assert!((a - b).abs() < 1e-4, "image {i}: tract {a} vs burn {b}");
             }
         }
-    }
-
-    #[test]
-    fn student_family_label() {
-        assert_eq!(Arch::student(8, 10).label(), "c8-pool-c16-c16-pool-c32-gap-fc10");
     }
 }

@@ -9,11 +9,12 @@ use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use distillate_engine::onnx_build::SplitMix64;
-use serde::{Deserialize, Serialize};
+pub use distillate_engine::training::{EpochRecord, StopReason, TrainLog};
 
 use crate::config::{KdConfig, TrainConfig};
-use crate::data::{Augment, Batch, PIXELS, Split, shuffle};
+use crate::data::{Augment, Batch, Split, shuffle};
 use crate::model::{Arch, Cnn, values};
+use crate::soft::SoftTargets;
 
 /// Evaluation batch size (no gradients, so larger batches are cheap).
 const EVAL_BATCH: usize = 500;
@@ -21,70 +22,13 @@ const EVAL_BATCH: usize = 500;
 /// (momentum 0.1: after 50 batches the old statistics weigh 0.9⁵⁰ ≈ 0.5 %).
 const BN_REFRESH_BATCHES: usize = 50;
 
-/// The teacher's logits for every training image, as seen and mirrored, so students can
-/// train with flips without running the teacher at every step.
-#[derive(Debug, Clone)]
-pub struct SoftTargets {
-    /// `[n, classes]` logits of the images as stored.
-    pub plain: Vec<f32>,
-    /// `[n, classes]` logits of the mirrored images.
-    pub mirrored: Vec<f32>,
-    /// Classes per row.
-    pub classes: usize,
-}
-
 /// What loss a model trains with.
 #[derive(Debug, Clone)]
 pub enum Objective<'a> {
     /// Cross-entropy on the labels.
     CrossEntropy,
-    /// Distillation from the teacher's logits.
+    /// Distillation from the teacher's logits for the view the student sees.
     Distill(&'a SoftTargets, KdConfig),
-}
-
-/// One epoch's record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Mean training loss.
-    pub train_loss: f64,
-    /// Validation cross-entropy.
-    pub val_loss: f64,
-    /// Validation top-1 accuracy.
-    pub val_accuracy: f64,
-    /// Learning rate at the epoch's end.
-    pub learning_rate: f64,
-    /// Seconds the epoch took.
-    pub seconds: f64,
-}
-
-/// Why training ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// Validation loss did not improve for `patience` epochs.
-    EarlyStop,
-    /// Reached `max_epochs`.
-    MaxEpochs,
-    /// The next epoch would have overrun the wall-clock budget.
-    Budget,
-}
-
-/// A finished training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainLog {
-    /// Per-epoch records.
-    pub epochs: Vec<EpochRecord>,
-    /// Epoch whose weights were kept (best validation loss, or the last with
-    /// `restore_best: false`).
-    pub best_epoch: usize,
-    /// Why it stopped.
-    pub stop_reason: StopReason,
-    /// Wall-clock seconds, including evaluation.
-    pub wall_seconds: f64,
-    /// Training images per second (forward + backward + update).
-    pub train_images_per_second: f64,
 }
 
 /// A trained model in validation mode and the record of its training.
@@ -140,6 +84,12 @@ struct RuleCut {
 
 fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Option<Trained>)> {
     let Job { arch, config, objective, train, val, seed, log_prefix } = *job;
+    if let Objective::Distill(targets, _) = objective {
+        anyhow::ensure!(
+            targets.covers(config.max_shift, config.hflip),
+            "{log_prefix}: the soft targets were computed for other views than this training draws"
+        );
+    }
     let started = Instant::now();
     let device = Device::flex().autodiff();
     device.seed(seed);
@@ -222,7 +172,7 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
             best = Some((val_loss, epoch, model.valid()));
         }
         let best_epoch = best.as_ref().map(|b| b.1).unwrap_or(epoch);
-        if cut.is_none() && epoch - best_epoch >= config.patience {
+        if cut.is_none() && epoch >= config.early_stop_from && epoch - best_epoch >= config.patience {
             if config.restore_best {
                 break StopReason::EarlyStop;
             }
@@ -262,13 +212,12 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
     Ok((model, log(epochs, best_epoch, stop_reason, wall_seconds), rule))
 }
 
-/// Teacher logits for a batch, matching each image's mirroring.
+/// Teacher logits for a batch: each image's row for the view it was drawn in.
 fn teacher_batch(targets: &SoftTargets, indices: &[usize], batch: &Batch, device: &Device) -> Tensor<2> {
-    let k = targets.classes;
+    let k = targets.classes();
     let mut rows = Vec::with_capacity(indices.len() * k);
-    for (&i, &flipped) in indices.iter().zip(&batch.flipped) {
-        let source = if flipped { &targets.mirrored } else { &targets.plain };
-        rows.extend_from_slice(&source[i * k..(i + 1) * k]);
+    for (&i, &view) in indices.iter().zip(&batch.views) {
+        rows.extend_from_slice(targets.logits(i, view));
     }
     Tensor::<2>::from_data(TensorData::new(rows, [indices.len(), k]), device)
 }
@@ -305,23 +254,11 @@ pub fn evaluate(model: &Cnn, split: &Split) -> anyhow::Result<(f64, f64)> {
 
 /// Logits `[n, classes]` of a validation-mode model on every image of `split`.
 pub fn predict(model: &Cnn, split: &Split) -> anyhow::Result<Vec<f32>> {
-    predict_with(model, split, false)
-}
-
-/// As [`predict`], on mirrored images when `mirrored`.
-pub fn predict_with(model: &Cnn, split: &Split, mirrored: bool) -> anyhow::Result<Vec<f32>> {
     let device = Device::flex();
     let mut out = Vec::new();
     let indices: Vec<usize> = (0..split.len()).collect();
     for chunk in indices.chunks(EVAL_BATCH) {
-        let mut batch = split.batch(chunk, None);
-        if mirrored {
-            for image in batch.x.chunks_mut(PIXELS) {
-                for row in image.chunks_mut(28) {
-                    row.reverse();
-                }
-            }
-        }
+        let batch = split.batch(chunk, None);
         let x = Tensor::<4>::from_data(TensorData::new(batch.x, [chunk.len(), 1, 28, 28]), &device);
         out.extend(values(model.forward(x))?);
     }

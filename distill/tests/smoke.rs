@@ -2,19 +2,26 @@
 //! leaves a site-ready output: ONNX models tract loads, model cards, ladder, samples, manifest.
 
 use distillate_distill::config::PipelineConfig;
-use distillate_distill::pipeline::{PARITY_TOLERANCE, TrainingCard, run};
+use distillate_distill::export::PARITY_TOLERANCE;
+use distillate_distill::pipeline::{Options, run};
+use distillate_distill::stage::Rebuild;
 use distillate_engine::manifest::Manifest;
+use distillate_engine::training::{Role, TrainingCard};
 use distillate_engine::{Model, Report};
 
 #[test]
 fn smoke_pipeline_writes_everything_the_site_needs() {
     let out = tempfile::tempdir().expect("tempdir");
-    let summary = run(&PipelineConfig::smoke(), out.path()).expect("smoke pipeline runs");
+    let options = Options { cache_dir: out.path().join("cache"), ..Options::default() };
+    let summary = run(&PipelineConfig::smoke(), out.path(), &options).expect("smoke pipeline runs");
 
     // Teacher, two distilled students, the chosen one's two cross-entropy baselines (early
     // stopped, and every epoch with the last weights).
-    let roles: Vec<&str> = summary.cards.iter().map(|c| c.role.as_str()).collect();
-    assert_eq!(roles, ["teacher", "student", "student", "baseline", "baseline"]);
+    let roles: Vec<Role> = summary.cards.iter().map(|c| c.role).collect();
+    use Role::*;
+    assert_eq!(roles, [Teacher, Student, Student, Baseline, Baseline]);
+    assert_eq!(summary.verdicts.len(), 2);
+    assert!(summary.cards.iter().all(|c| c.stage.as_ref().is_some_and(|s| s.seconds > 0.0)));
     let full = summary.full_length_baseline.as_deref().expect("a full-length baseline");
     let full = summary.cards.iter().find(|c| c.id == full).expect("its card");
     assert!(!full.config.restore_best && full.training.best_epoch == full.training.epochs.len());
@@ -44,4 +51,18 @@ fn smoke_pipeline_writes_everything_the_site_needs() {
     assert!(out.path().join("models/ladder.json").exists());
     // Reports and cards are different types; make sure nobody confuses them.
     assert!(Report::from_json(&std::fs::read(out.path().join("models/ladder.json")).expect("ladder")).is_err());
+
+    // A second run reuses every stage (nothing is trained again: the cards keep the
+    // records of the stages that made them), and --rebuild trains the named one anew.
+    let again = run(&PipelineConfig::smoke(), out.path(), &options).expect("second run");
+    for (a, b) in summary.cards.iter().zip(&again.cards) {
+        assert_eq!((a.stage.as_ref(), &a.training), (b.stage.as_ref(), &b.training), "{} was trained again", a.id);
+    }
+    let rebuild = Options { rebuild: Rebuild::parse("student-w2"), ..options };
+    let third = run(&PipelineConfig::smoke(), out.path(), &rebuild).expect("third run");
+    let started = |s: &distillate_distill::pipeline::LadderSummary, id: &str| {
+        s.cards.iter().find(|c| c.id == id).and_then(|c| c.stage.clone()).expect("stage record")
+    };
+    assert_eq!(started(&third, "teacher"), started(&summary, "teacher"));
+    assert_ne!(started(&third, "student-w2"), started(&summary, "student-w2"));
 }

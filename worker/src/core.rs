@@ -264,7 +264,6 @@ mod tests {
     use std::cell::Cell;
 
     use distillate_engine::PreprocessSpec;
-    use distillate_engine::bench::{BenchConfig, InstantClock};
     use distillate_engine::onnx_build::RandomCnn;
 
     use super::*;
@@ -391,13 +390,18 @@ mod tests {
         assert_eq!(failure(core.handle(empty, &clock())).message, "the sample set holds no images");
     }
 
+    // Native only: the real clock this test needs is `InstantClock`, which wasm32 lacks.
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn a_benchmark_runs_in_slices_until_done() {
         let mut core = ready(2);
-        assert_eq!(core.handle(Request::Benchmark { config: BenchConfig::quick() }, &clock()), Outcome::Started);
+        assert_eq!(
+            core.handle(Request::Benchmark { config: distillate_engine::bench::BenchConfig::quick() }, &clock()),
+            Outcome::Started
+        );
         // The benchmark sizes its batches to the clock, so it needs one that moves while the
         // models run: the real one (the quick schedule takes a fraction of a second).
-        let c = InstantClock::default();
+        let c = distillate_engine::bench::InstantClock::default();
         let mut slices = Vec::new();
         while let Some(slice) = core.step(&c) {
             let more = slice.more;
