@@ -86,6 +86,13 @@ impl Core {
         self.pair.as_mut().ok_or_else(|| "no models are loaded".to_string())
     }
 
+    /// The samples and the pair together (disjoint borrows), for jobs that need both.
+    fn loaded(&mut self) -> Result<(&LabelledImages, &mut (PairId, Pair)), String> {
+        let samples = self.samples.as_ref().ok_or("no sample set is loaded")?;
+        let pair = self.pair.as_mut().ok_or("no models are loaded")?;
+        Ok((samples, pair))
+    }
+
     fn samples(&self) -> Result<&LabelledImages, String> {
         self.samples.as_ref().ok_or_else(|| "no sample set is loaded".to_string())
     }
@@ -124,25 +131,17 @@ impl Core {
                 reply(Response::ClassifiedImage { name, teacher, student })
             }
             Request::Classify { index } => {
-                let samples = self.samples.take().ok_or("no sample set is loaded")?;
-                let result = (|| {
-                    if index >= samples.len() {
-                        return Err(format!("sample {index} does not exist"));
-                    }
-                    let (id, pair) = self.pair()?;
-                    let (teacher, student) = predict_both(pair, clock, Image::sample(&samples, index))?;
-                    Ok(Response::Classified { pair: *id, index, teacher, student })
-                })();
-                self.samples = Some(samples);
-                result.map(Outcome::Reply)
+                let (samples, (id, pair)) = self.loaded()?;
+                if index >= samples.len() {
+                    return Err(format!("sample {index} does not exist"));
+                }
+                let (teacher, student) = predict_both(pair, clock, Image::sample(samples, index))?;
+                reply(Response::Classified { pair: *id, index, teacher, student })
             }
             Request::Benchmark { config } => {
-                let samples = self.samples.take().ok_or("no sample set is loaded")?;
+                let (samples, (_, pair)) = self.loaded()?;
                 // Prime both models with a real image: the benchmark then times inference only.
-                let primed =
-                    self.pair().and_then(|(_, p)| p.classify(Image::sample(&samples, 0)).map_err(|e| e.to_string()));
-                self.samples = Some(samples);
-                primed?;
+                pair.classify(Image::sample(samples, 0)).map_err(|e| e.to_string())?;
                 let bench = AbBenchmark::new(config).map_err(|e| e.to_string())?;
                 self.job = Some(Job::Bench(Box::new(bench)));
                 Ok(Outcome::Started)
@@ -160,16 +159,12 @@ impl Core {
             Request::Watch { channel } => Ok(Outcome::Watch(channel)),
             Request::Panic => Ok(Outcome::Panic),
             Request::Throughput { model, warmup_ms, duration_ms } => {
-                let samples = self.samples.take().ok_or("no sample set is loaded")?;
-                let result = self.pair().and_then(|(_, pair)| {
-                    let side = match model {
-                        Side::Teacher => PairSide::Teacher,
-                        Side::Student => PairSide::Student,
-                    };
-                    throughput(pair.runner(side), &samples, clock, warmup_ms, duration_ms)
-                });
-                self.samples = Some(samples);
-                let (images, elapsed_ms) = result?;
+                let (samples, (_, pair)) = self.loaded()?;
+                let side = match model {
+                    Side::Teacher => PairSide::Teacher,
+                    Side::Student => PairSide::Student,
+                };
+                let (images, elapsed_ms) = throughput(pair.runner(side), samples, clock, warmup_ms, duration_ms)?;
                 reply(Response::Throughput { model, images, elapsed_ms })
             }
         }
@@ -177,8 +172,7 @@ impl Core {
 
     /// One slice of `job`: what to report and the job to continue with, if any.
     fn run_slice(&mut self, job: Job, clock: &dyn Clock) -> Result<(Response, Option<Job>), String> {
-        let samples = self.samples.as_ref().ok_or("no sample set is loaded")?;
-        let (_, pair) = self.pair.as_mut().ok_or("no models are loaded")?;
+        let (samples, (_, pair)) = self.loaded()?;
         match job {
             Job::Bench(mut bench) => {
                 let (t, s) = pair.runners();
