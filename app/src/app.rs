@@ -358,6 +358,10 @@ fn environment(state: &State) -> Environment {
         cores: facts.cores,
         engine_build: state.worker.as_ref().map(|w| w.build.clone()).unwrap_or_default(),
         timer_resolution_ms: state.worker.as_ref().map(|w| w.timer_resolution_ms).unwrap_or_default(),
+        // The worker's build reads `wasm32 · simd128 + relaxed-simd` (protocol::build_features).
+        simd: state.worker.as_ref().and_then(|w| w.build.split(" · ").nth(1).map(str::to_string)),
+        threads: Some(1),
+        ..Default::default()
     }
 }
 

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use distillate_engine::load::{Arrival, LoadConfig};
 
 /// Measure a teacher image classifier and its distilled student on this machine.
 #[derive(Debug, Parser)]
@@ -19,6 +20,10 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Accuracy, fidelity, interleaved latency, cost and verdict for a teacher and student.
     Bench(BenchArgs),
+    /// Throughput and latency of one model under load from several threads, closed and open loop.
+    Load(LoadArgs),
+    /// One Markdown table across devices from several `bench` reports of one pair.
+    Compare(CompareArgs),
     /// Write a small random-weight CNN (for trying the tools on a new input shape, and tests).
     Synth(SynthArgs),
 }
@@ -162,5 +167,132 @@ impl BenchArgs {
             bail!("--limit must be at least 1");
         }
         Ok(BenchPlan { source, limit: self.limit, quick: self.quick, out: self.out })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// report.json files written by `distillate bench` (on each device).
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// A demo manifest: the models, and the image every request classifies (its first).
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// The model under load.
+    #[arg(long, value_enum, default_value = "student")]
+    pub model: Which,
+    /// Worker threads, each with its own copy of the model; a list such as 1,2
+    /// (default: 1 up to the cores).
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+    /// Offered loads for open-loop runs, requests per second, a list such as 1000,4000.
+    /// A closed-loop run (as fast as it goes) comes first at every worker count.
+    #[arg(long, value_delimiter = ',')]
+    pub rate: Vec<f64>,
+    /// Measured time of each run: 30s, 500ms, 2m.
+    #[arg(long, default_value = "10s")]
+    pub duration: String,
+    /// Warm-up before each run's measured time.
+    #[arg(long, default_value = "1s")]
+    pub warmup: String,
+    /// Drop a request that cannot start this long after its scheduled time.
+    #[arg(long, default_value = "100ms")]
+    pub deadline: String,
+    /// Count a request as late when it completes later than this after its scheduled time.
+    #[arg(long, default_value = "2ms")]
+    pub slo: String,
+    /// Directory for load.json, load.md and load.svg.
+    #[arg(long, default_value = "distillate-load")]
+    pub out: PathBuf,
+}
+
+/// Which model of the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Which {
+    Teacher,
+    Student,
+}
+
+/// A checked `load` invocation.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    pub source: Source,
+    pub model: Which,
+    pub workers: Vec<usize>,
+    pub rates: Vec<f64>,
+    /// Warm-up, duration, deadline and SLO shared by every run.
+    pub timing: LoadConfig,
+    pub out: PathBuf,
+}
+
+impl LoadArgs {
+    /// Turns raw arguments into a plan, or says what is wrong.
+    pub fn check(self) -> anyhow::Result<LoadPlan> {
+        let time = |flag: &str, text: &str| parse_duration_ms(text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
+        let timing = LoadConfig {
+            workers: 1,
+            arrival: Arrival::Closed,
+            warmup_ms: time("warmup", &self.warmup)?,
+            duration_ms: time("duration", &self.duration)?,
+            deadline_ms: time("deadline", &self.deadline)?,
+            slo_ms: time("slo", &self.slo)?,
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = if self.workers.is_empty() { (1..=cores).collect() } else { self.workers };
+        for &w in &workers {
+            LoadConfig { workers: w, ..timing.clone() }.check().map_err(|e| anyhow::anyhow!("--workers: {e}"))?;
+        }
+        for &r in &self.rate {
+            LoadConfig { arrival: Arrival::Open { rate_per_s: r }, ..timing.clone() }
+                .check()
+                .map_err(|e| anyhow::anyhow!("--rate: {e}"))?;
+        }
+        timing.check()?;
+        Ok(LoadPlan {
+            source: Source::Manifest(self.manifest),
+            model: self.model,
+            workers,
+            rates: self.rate,
+            timing,
+            out: self.out,
+        })
+    }
+}
+
+/// `30s`, `250ms`, `2m` or a bare number of seconds, in milliseconds.
+pub fn parse_duration_ms(text: &str) -> anyhow::Result<f64> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1e3)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60e3)
+    } else {
+        (t, 1e3)
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && v * scale <= 3_600_000.0 => Ok(v * scale),
+        _ => bail!("'{text}' is not a duration from 0 to 1 h, such as 30s, 250ms or 2m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_with_their_units_and_nonsense_is_refused() {
+        assert_eq!(parse_duration_ms("30s").unwrap(), 30_000.0);
+        assert_eq!(parse_duration_ms("250ms").unwrap(), 250.0);
+        assert_eq!(parse_duration_ms("2m").unwrap(), 120_000.0);
+        assert_eq!(parse_duration_ms("1.5").unwrap(), 1_500.0);
+        for bad in ["", "s", "-1s", "fast", "NaNs", "2h", "100m"] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad}");
+        }
     }
 }

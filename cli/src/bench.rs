@@ -9,7 +9,7 @@ use distillate_engine::bench::{AbBenchmark, BenchConfig, InstantClock};
 use distillate_engine::cost::CostInputs;
 use distillate_engine::manifest::Manifest;
 use distillate_engine::pair::{Image, Source as PairSource};
-use distillate_engine::report::{Environment, LatencyReport, ModelReport};
+use distillate_engine::report::{LatencyReport, ModelReport};
 use distillate_engine::scorecard::scorecard_svg;
 use distillate_engine::verdict::Thresholds;
 use distillate_engine::{Pair, PreprocessSpec, Report};
@@ -18,10 +18,10 @@ use crate::args::{BenchPlan, Source};
 use crate::data::{self, Images, read};
 
 /// One side of the comparison, as configured.
-struct Side {
-    name: String,
-    path: PathBuf,
-    preprocess: PreprocessSpec,
+pub(crate) struct Side {
+    pub name: String,
+    pub path: PathBuf,
+    pub preprocess: PreprocessSpec,
 }
 
 impl Side {
@@ -31,11 +31,11 @@ impl Side {
 }
 
 /// Everything a run needs, from a manifest or from flags.
-struct Setup {
+pub(crate) struct Setup {
     title: String,
-    teacher: Side,
-    student: Side,
-    images: Images,
+    pub teacher: Side,
+    pub student: Side,
+    pub images: Images,
     class_names: Option<Vec<String>>,
     cost: CostInputs,
     thresholds: Thresholds,
@@ -73,7 +73,7 @@ pub fn run(plan: &BenchPlan) -> anyhow::Result<()> {
     let mut report = Report::new(
         &setup.title,
         &distillate_engine::utc::now_rfc3339(),
-        environment(),
+        crate::device::environment(),
         ModelReport { name: setup.teacher.name.clone(), card: teacher.card().clone() },
         ModelReport { name: setup.student.name.clone(), card: student.card().clone() },
         class_names,
@@ -122,7 +122,7 @@ fn evaluate(pair: &mut Pair, images: &Images) -> anyhow::Result<distillate_engin
     Ok(eval.summary()?)
 }
 
-fn setup(source: &Source) -> anyhow::Result<Setup> {
+pub(crate) fn setup(source: &Source) -> anyhow::Result<Setup> {
     match source {
         Source::Manifest(path) => {
             let manifest = Manifest::parse(&read(path)?).with_context(|| format!("cannot use {}", path.display()))?;
@@ -170,24 +170,5 @@ fn setup(source: &Source) -> anyhow::Result<Setup> {
                 thresholds: Thresholds::default(),
             })
         }
-    }
-}
-
-fn environment() -> Environment {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    Environment {
-        target: format!("{}-{} (native)", std::env::consts::ARCH, std::env::consts::OS),
-        host: cpu,
-        cores: std::thread::available_parallelism().ok().map(|n| n.get()),
-        engine_build: format!("distillate-engine {} (tract-onnx 0.23, single thread)", env!("CARGO_PKG_VERSION")),
-        timer_resolution_ms: 1e-6,
     }
 }

@@ -88,12 +88,11 @@ fn inspect_refuses_broken_files_cleanly() {
     assert_refused(&distillate(&["inspect", &dir.path().to_string_lossy()]), "is a directory");
 }
 
-#[test]
-fn bench_with_a_manifest_writes_json_and_markdown_reports() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_model(dir.path(), "teacher.onnx", RandomCnn { filters: 16, seed: 1, ..Default::default() });
-    write_model(dir.path(), "student.onnx", RandomCnn { filters: 4, seed: 2, ..Default::default() });
-    write_idx_set(dir.path());
+/// A random teacher and student, 40 IDX images and `demo.json` naming them, in `dir`.
+fn write_demo(dir: &Path) -> String {
+    write_model(dir, "teacher.onnx", RandomCnn { filters: 16, seed: 1, ..Default::default() });
+    write_model(dir, "student.onnx", RandomCnn { filters: 4, seed: 2, ..Default::default() });
+    write_idx_set(dir);
     let labels: Vec<String> = (0..10).map(|i| format!("\"item {i}\"")).collect();
     let manifest = format!(
         r#"{{"title": "CLI test", "labels": [{}],
@@ -103,16 +102,17 @@ fn bench_with_a_manifest_writes_json_and_markdown_reports() {
             "samples": {{"images": "images.idx", "labels": "labels.idx"}}}}"#,
         labels.join(",")
     );
-    std::fs::write(dir.path().join("demo.json"), manifest).expect("writes");
+    let path = dir.join("demo.json");
+    std::fs::write(&path, manifest).expect("writes");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn bench_with_a_manifest_writes_json_and_markdown_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = write_demo(dir.path());
     let out_dir = dir.path().join("out");
-    let out = distillate(&[
-        "bench",
-        "--manifest",
-        &dir.path().join("demo.json").to_string_lossy(),
-        "--quick",
-        "--out",
-        &out_dir.to_string_lossy(),
-    ]);
+    let out = distillate(&["bench", "--manifest", &manifest, "--quick", "--out", &out_dir.to_string_lossy()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("## Readiness"));
     let report =
@@ -232,4 +232,82 @@ fn synth_writes_a_model_inspect_accepts_and_refuses_bad_shapes() {
         &distillate(&["synth", "--shape", "4x8x8", "--out", &path.to_string_lossy()]),
         "channels must be 1 or 3",
     );
+}
+
+#[test]
+fn load_runs_closed_and_open_loop_per_worker_count_and_writes_its_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = write_demo(dir.path());
+    let out_dir = dir.path().join("load");
+    let out = distillate(&[
+        "load",
+        "--manifest",
+        &manifest,
+        "--workers",
+        "1,2",
+        "--rate",
+        "200",
+        "--duration",
+        "300ms",
+        "--warmup",
+        "50ms",
+        "--out",
+        &out_dir.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = distillate_engine::load_report::LoadReport::parse(
+        &std::fs::read(out_dir.join("load.json")).expect("json written"),
+    )
+    .expect("parses");
+    assert_eq!(report.model.name, "Student");
+    let shape: Vec<(usize, bool)> = report
+        .runs
+        .iter()
+        .map(|r| (r.config.workers, r.config.arrival == distillate_engine::load::Arrival::Closed))
+        .collect();
+    assert_eq!(shape, [(1, true), (1, false), (2, true), (2, false)]);
+    for run in &report.runs {
+        assert!(run.completed > 0 && run.achieved_per_s > 0.0, "{run:?}");
+    }
+    // An open loop at 200/s for 300 ms schedules 60 requests: each completed or dropped.
+    assert_eq!(report.runs[1].completed + report.runs[1].dropped, 60);
+    assert!(std::fs::read_to_string(out_dir.join("load.md")).expect("md").contains("| 2 | open | 200 |"));
+    assert!(std::fs::read_to_string(out_dir.join("load.svg")).expect("svg").ends_with("</svg>"));
+}
+
+#[test]
+fn load_refuses_impossible_plans_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = write_demo(dir.path());
+    assert_refused(&distillate(&["load", "--manifest", &manifest, "--workers", "0"]), "--workers");
+    assert_refused(&distillate(&["load", "--manifest", &manifest, "--rate=-5"]), "--rate");
+    assert_refused(&distillate(&["load", "--manifest", &manifest, "--duration", "soon"]), "--duration");
+    let missing = dir.path().join("nope.json");
+    assert_refused(&distillate(&["load", "--manifest", &missing.to_string_lossy()]), "nope.json");
+}
+
+#[test]
+fn compare_tables_reports_of_one_pair_and_refuses_another_pair() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = write_demo(dir.path());
+    let mut reports = Vec::new();
+    for device in ["laptop", "pi"] {
+        let out_dir = dir.path().join(device);
+        let out = distillate(&["bench", "--manifest", &manifest, "--quick", "--out", &out_dir.to_string_lossy()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        reports.push(out_dir.join("report.json").to_string_lossy().into_owned());
+    }
+    let out = distillate(&["compare", &reports[0], &reports[1]]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert_eq!(table.lines().filter(|l| l.contains("report.json |")).count(), 2, "{table}");
+    assert!(table.contains("SIMD "), "the device line names the kernels' SIMD: {table}");
+
+    let mut other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&reports[1]).expect("reads")).expect("json");
+    other["student"]["card"]["params"] = serde_json::json!(1);
+    let other_path = dir.path().join("other.json");
+    std::fs::write(&other_path, other.to_string()).expect("writes");
+    assert_refused(&distillate(&["compare", &reports[0], &other_path.to_string_lossy()]), "another pair");
+    assert_refused(&distillate(&["compare", &reports[0], &manifest]), "cannot use");
 }

@@ -17,10 +17,13 @@
 
 pub mod bench;
 pub mod card;
+pub mod compare;
 pub mod cost;
 pub mod error;
 pub mod idx;
 pub mod limits;
+pub mod load;
+pub mod load_report;
 pub mod manifest;
 #[cfg(feature = "runtime")]
 pub mod maxpool;
@@ -55,6 +58,14 @@ pub const SIMD_FEATURES: &str = if cfg!(target_feature = "relaxed-simd") {
 } else {
     "scalar"
 };
+/// The instruction-set rung tract's kernels run on here, as tract names it (`fma`,
+/// `avx512`, `neon`, `fp16`, `simd`, `relaxed`), with the features it probed.
+#[cfg(feature = "runtime")]
+pub fn kernel_isa() -> String {
+    let set = tract_onnx::tract_core::tract_linalg::isa::native();
+    format!("{} ({set:?})", set.nickname())
+}
+
 pub use card::{BatchDim, ModelCard};
 pub use manifest::Manifest;
 #[cfg(feature = "runtime")]

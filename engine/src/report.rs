@@ -31,6 +31,35 @@ pub struct Environment {
     pub engine_build: String,
     /// Clock resolution used for timing, ms.
     pub timer_resolution_ms: f64,
+    /// Board or instance, where the firmware names it (`Raspberry Pi 5 Model B`, `m7g.large`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board: Option<String>,
+    /// Highest clock the OS reports for a core, MHz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_mhz: Option<f64>,
+    /// Instruction set the engine's kernels run on (`fma`, `neon`, `simd128 + relaxed-simd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simd: Option<String>,
+    /// Operating system and version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Threads one inference uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+}
+
+impl Environment {
+    /// One line naming the device: host, board, cores, clock, SIMD, OS.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![self.host.clone()];
+        parts.extend(self.board.clone());
+        parts.extend(self.cores.map(|c| format!("{c} cores")));
+        parts.extend(self.max_mhz.map(|m| format!("up to {:.2} GHz", m / 1e3)));
+        parts.extend(self.simd.as_ref().map(|s| format!("SIMD {s}")));
+        parts.extend(self.os.clone());
+        parts.extend(self.threads.map(|t| format!("{t} thread{} per inference", if t == 1 { "" } else { "s" })));
+        parts.join(" · ")
+    }
 }
 
 /// A model as it appears in the report.
@@ -211,7 +240,13 @@ impl Report {
         let mut md = String::new();
         let (t, s) = (&self.teacher, &self.student);
         let _ = writeln!(md, "# {}\n", self.title);
-        let _ = writeln!(md, "Measured {} on {} — {}.\n", self.created, self.environment.target, self.environment.host);
+        let _ = writeln!(
+            md,
+            "Measured {} on {} — {}.\n",
+            self.created,
+            self.environment.target,
+            self.environment.describe()
+        );
         if let Some(v) = &self.verdict {
             let _ = writeln!(md, "**Verdict: {}**\n", if v.ready { "ready to ship" } else { "not ready" });
         }
