@@ -192,7 +192,8 @@ impl State {
         if report.latency.is_none() {
             return Err(missing.into());
         }
-        match report.judge(&self.thresholds) {
+        // Cost inputs being edited (invalid for a moment) drop the ceiling check, not the verdict.
+        match report.judge(&self.thresholds, self.cost.check().is_ok().then_some(&self.cost)) {
             Ok(Some(verdict)) => Ok(verdict),
             Ok(None) => Err("Run an evaluation to get the verdict.".into()),
             Err(e) => Err(e.to_string()),

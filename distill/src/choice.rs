@@ -91,6 +91,8 @@ pub fn choose(
                 student_accuracy: c.val.student_accuracy,
                 agreement: c.val.agreement,
                 mean_kl: c.val.mean_kl,
+                // The training machine is not the target device: no ceiling to check.
+                compute: None,
             },
             thresholds,
         )?;

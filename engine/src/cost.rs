@@ -37,6 +37,20 @@ pub struct CostInputs {
     pub compute_cost_per_core_hour: f64,
     /// Operating days per year.
     pub operating_days_per_year: f64,
+    /// Hours a day the site runs (the day's inferences spread over them).
+    #[serde(default = "default_operating_hours")]
+    pub operating_hours_per_day: f64,
+    /// Busiest hour's rate over the day's average: what the hardware must sustain.
+    #[serde(default = "default_peak_factor")]
+    pub peak_factor: f64,
+}
+
+fn default_operating_hours() -> f64 {
+    20.0
+}
+
+fn default_peak_factor() -> f64 {
+    2.0
 }
 
 impl Default for CostInputs {
@@ -58,6 +72,8 @@ impl CostInputs {
             critical_path_share: 1.0,
             compute_cost_per_core_hour: 0.05,
             operating_days_per_year: 365.0,
+            operating_hours_per_day: 20.0,
+            peak_factor: 2.0,
         }
     }
 
@@ -71,12 +87,14 @@ impl CostInputs {
             critical_path_share: 0.5,
             compute_cost_per_core_hour: 0.05,
             operating_days_per_year: 300.0,
+            operating_hours_per_day: 10.0,
+            peak_factor: 3.0,
         }
     }
 
     /// Refuses NaN, infinities, negatives and values past any real operation.
     pub fn check(&self) -> Result<()> {
-        let fields: [(&str, f64, f64); 7] = [
+        let fields: [(&str, f64, f64); 9] = [
             ("orders per day", self.orders_per_day, 1e9),
             ("items per order", self.items_per_order, 1e5),
             ("inferences per item", self.inferences_per_item, 1e4),
@@ -84,6 +102,8 @@ impl CostInputs {
             ("critical-path share", self.critical_path_share, 1.0),
             ("compute cost per core-hour", self.compute_cost_per_core_hour, 1e4),
             ("operating days per year", self.operating_days_per_year, 366.0),
+            ("operating hours per day", self.operating_hours_per_day, 24.0),
+            ("peak factor", self.peak_factor, 1e3),
         ];
         for (name, value, max) in fields {
             if !value.is_finite() {
@@ -96,7 +116,17 @@ impl CostInputs {
                 return Err(Error::Input(format!("{name} {value} is beyond the supported maximum {max}")));
             }
         }
+        if self.operating_hours_per_day <= 0.0 || self.peak_factor < 1.0 {
+            return Err(Error::Input("operating hours per day must be above 0 and the peak factor at least 1".into()));
+        }
         Ok(())
+    }
+
+    /// Inferences a second the hardware must sustain in the busiest hour: the day's
+    /// inferences over the operating hours, times the peak factor.
+    pub fn peak_inferences_per_s(&self) -> f64 {
+        self.orders_per_day * self.items_per_order * self.inferences_per_item / (self.operating_hours_per_day * 3600.0)
+            * self.peak_factor
     }
 }
 
@@ -225,6 +255,25 @@ mod tests {
         }
         assert!(compare(&CostInputs::mission(), f64::NAN, 5.0).is_err());
         assert!(compare(&CostInputs::mission(), 5.0, -1.0).is_err());
+    }
+
+    #[test]
+    fn the_peak_rate_spreads_the_day_over_its_hours_times_the_peak() {
+        // 40 000 orders × 3 items × 2 inferences over 20 h, at twice the average.
+        let rate = CostInputs::mission().peak_inferences_per_s();
+        assert!(close(rate, 240_000.0 / 72_000.0 * 2.0), "{rate}");
+        for bad in [
+            CostInputs { operating_hours_per_day: 0.0, ..Default::default() },
+            CostInputs { operating_hours_per_day: 25.0, ..Default::default() },
+            CostInputs { peak_factor: 0.5, ..Default::default() },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        // Manifests written before these fields existed still read, with the defaults.
+        let old = r#"{"orders_per_day": 10, "items_per_order": 1, "inferences_per_item": 1, "robot_cost_per_hour": 1,
+            "critical_path_share": 1, "compute_cost_per_core_hour": 0.1, "operating_days_per_year": 300}"#;
+        let read: CostInputs = serde_json::from_str(old).expect("reads");
+        assert_eq!((read.operating_hours_per_day, read.peak_factor), (20.0, 2.0));
     }
 
     proptest! {

@@ -11,7 +11,7 @@ use crate::cost::{CostComparison, CostInputs, compare};
 use crate::error::{Error, Result};
 use crate::metrics::EvalSummary;
 use crate::stats::LatencyStats;
-use crate::verdict::{Thresholds, Verdict, VerdictInputs, judge};
+use crate::verdict::{ComputeDemand, Thresholds, Verdict, VerdictInputs, judge};
 
 /// Schema version of [`Report`]; bumped on incompatible changes.
 pub const REPORT_VERSION: u32 = 1;
@@ -148,6 +148,9 @@ pub struct Report {
     pub thresholds: Thresholds,
     /// The verdict, once latency and evaluation are both in.
     pub verdict: Option<Verdict>,
+    /// The device's FLOP/s ceiling against the peak rate, once latency is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<ComputeDemand>,
 }
 
 impl Report {
@@ -174,6 +177,7 @@ impl Report {
             cost_latency: CostLatency::Measured,
             thresholds: Thresholds::default(),
             verdict: None,
+            compute: None,
         }
     }
 
@@ -185,14 +189,31 @@ impl Report {
             Some(l) => Some(compare(cost, l.teacher.median, l.student.median)?),
             None => None,
         };
-        self.verdict = self.judge(thresholds)?;
+        self.compute = self.compute_demand(cost);
+        self.verdict = self.judge(thresholds, Some(cost))?;
         Ok(())
+    }
+
+    /// The device's ceiling, as this report measured it: the higher of the two models'
+    /// sustained FLOP/s on one thread (the teacher's larger layers usually use the core
+    /// better), times the cores — inferences of a service spread over them, as
+    /// `distillate load` shows — against the cost inputs' peak rate.
+    pub fn compute_demand(&self, cost: &CostInputs) -> Option<ComputeDemand> {
+        let l = self.latency.as_ref()?;
+        cost.check().ok()?;
+        let per_core = |card: &crate::card::ModelCard, ms: f64| card.flops as f64 / (ms * 1e-3) / 1e9;
+        let per_core =
+            per_core(&self.teacher.card, l.teacher.median).max(per_core(&self.student.card, l.student.median));
+        let ceiling_gflops = per_core * self.environment.cores.unwrap_or(1).max(1) as f64;
+        (ceiling_gflops > 0.0 && ceiling_gflops.is_finite())
+            .then(|| ComputeDemand { peak_inferences_per_s: cost.peak_inferences_per_s(), ceiling_gflops })
     }
 
     /// The verdict at `thresholds` from this report's latency and evaluation; `None` until
     /// both are in. The one place the verdict's inputs are assembled, for the CLI, the
     /// export and the page alike.
-    pub fn judge(&self, thresholds: &Thresholds) -> Result<Option<Verdict>> {
+    /// With `cost`, Compute Budget also checks the peak rate against the device's ceiling.
+    pub fn judge(&self, thresholds: &Thresholds, cost: Option<&CostInputs>) -> Result<Option<Verdict>> {
         let (Some(l), Some(e)) = (&self.latency, &self.evaluation) else { return Ok(None) };
         let inputs = VerdictInputs {
             teacher: &self.teacher.card,
@@ -203,6 +224,7 @@ impl Report {
             student_accuracy: e.student_accuracy,
             agreement: e.agreement,
             mean_kl: e.mean_kl,
+            compute: cost.and_then(|c| self.compute_demand(c)),
         };
         judge(&inputs, thresholds).map(Some)
     }
@@ -345,6 +367,17 @@ impl Report {
                     );
                 }
             }
+            if let Some(c) = &self.compute {
+                let _ = writeln!(
+                    md,
+                    "\nAt the busiest hour the operation asks {:.1} inferences/s: the student needs {:.3} GFLOP/s of \
+                     the {:.2} GFLOP/s this device sustained on the pair ({} core(s) × the better model's single-thread rate).",
+                    c.peak_inferences_per_s,
+                    c.required_gflops(&s.card),
+                    c.ceiling_gflops,
+                    self.environment.cores.unwrap_or(1)
+                );
+            }
         }
         md
     }
@@ -435,6 +468,8 @@ pub(crate) mod tests {
             "## Cost per order",
             "## Readiness",
             "| parameters |",
+            "share of the device's FLOP/s at peak",
+            "At the busiest hour the operation asks",
         ] {
             assert!(md.contains(needle), "missing {needle}:\n{md}");
         }

@@ -102,8 +102,10 @@ pub fn scorecard_svg(report: &Report) -> Result<String> {
             x + 336,
             if axis.pass { "PASS" } else { "FAIL" }
         );
+        // Five checks (Compute Budget with the device ceiling) fit the box at a tighter pitch.
+        let pitch = if axis.checks.len() > 4 { 36 } else { 44 };
         for (j, check) in axis.checks.iter().enumerate() {
-            let y = 396 + j as u32 * 44;
+            let y = 396 + j as u32 * pitch;
             let mark = if check.pass { OK } else { BAD };
             text(
                 &mut svg,

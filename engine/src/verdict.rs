@@ -28,6 +28,8 @@ pub struct Thresholds {
     pub max_bytes_ratio: f64,
     /// Maximum accuracy drop, teacher − student, in percentage points.
     pub max_accuracy_drop_points: f64,
+    /// Largest share of the device's sustained FLOP/s the student may need at the peak rate.
+    pub max_compute_share: f64,
 }
 
 impl Default for Thresholds {
@@ -40,6 +42,7 @@ impl Default for Thresholds {
             max_macs_ratio: 0.5,
             max_bytes_ratio: 0.5,
             max_accuracy_drop_points: 1.0,
+            max_compute_share: 1.0,
         }
     }
 }
@@ -55,6 +58,7 @@ impl Thresholds {
             ("maximum MACs ratio", self.max_macs_ratio, None),
             ("maximum bytes ratio", self.max_bytes_ratio, None),
             ("maximum accuracy drop", self.max_accuracy_drop_points, Some(100.0)),
+            ("maximum compute share", self.max_compute_share, None),
         ];
         for (name, v, max) in all {
             if !v.is_finite() || v < 0.0 || max.is_some_and(|m| v > m) {
@@ -145,6 +149,25 @@ pub struct VerdictInputs<'a> {
     pub agreement: f64,
     /// Mean KL(teacher ‖ student).
     pub mean_kl: f64,
+    /// The rate the student must sustain and the device's ceiling, where both are known.
+    pub compute: Option<ComputeDemand>,
+}
+
+/// The seed's Compute Budget: "the target hardware's FLOPs ceiling" against what the
+/// operation asks of the student.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ComputeDemand {
+    /// Inferences a second at the peak hour (from the cost inputs).
+    pub peak_inferences_per_s: f64,
+    /// The device's sustained GFLOP/s, measured on the pair.
+    pub ceiling_gflops: f64,
+}
+
+impl ComputeDemand {
+    /// GFLOP/s the student needs at the peak rate.
+    pub fn required_gflops(&self, student: &ModelCard) -> f64 {
+        student.flops as f64 * self.peak_inferences_per_s / 1e9
+    }
 }
 
 /// Judges the student against `thresholds`.
@@ -157,6 +180,14 @@ pub fn judge(m: &VerdictInputs<'_>, thresholds: &Thresholds) -> Result<Verdict> 
     }
     if m.teacher_latency_ms <= 0.0 {
         return Err(Error::Input("teacher latency must be positive".into()));
+    }
+    if let Some(c) = m.compute
+        && (!c.peak_inferences_per_s.is_finite()
+            || c.peak_inferences_per_s < 0.0
+            || !c.ceiling_gflops.is_finite()
+            || c.ceiling_gflops <= 0.0)
+    {
+        return Err(Error::Input("the compute demand needs a non-negative rate and a positive ceiling".into()));
     }
     let ratio = |s: u64, t: u64| if t == 0 { f64::INFINITY } else { s as f64 / t as f64 };
     let t = thresholds;
@@ -178,7 +209,16 @@ pub fn judge(m: &VerdictInputs<'_>, thresholds: &Thresholds) -> Result<Verdict> 
             Check::at_most("params ratio", ratio(m.student.params, m.teacher.params), t.max_params_ratio),
             Check::at_most("MACs ratio", ratio(m.student.macs, m.teacher.macs), t.max_macs_ratio),
             Check::at_most("bytes ratio", ratio(m.student.bytes, m.teacher.bytes), t.max_bytes_ratio),
-        ],
+        ]
+        .into_iter()
+        .chain(m.compute.map(|c| {
+            Check::at_most(
+                "share of the device's FLOP/s at peak",
+                c.required_gflops(m.student) / c.ceiling_gflops,
+                t.max_compute_share,
+            )
+        }))
+        .collect(),
     );
     let accuracy_tolerance = Axis::new(
         "Accuracy Tolerance",
@@ -225,7 +265,27 @@ mod tests {
             student_accuracy: 0.932,
             agreement: 0.975,
             mean_kl: 0.05,
+            compute: None,
         }
+    }
+
+    #[test]
+    fn compute_budget_checks_the_peak_rate_against_the_device_ceiling() {
+        let (t, s) = (card(1_000_000, 50_000_000, 4_000_000), card(90_000, 5_000_000, 400_000));
+        // The student: 10 MFLOP an inference; 400/s at peak needs 4 GFLOP/s.
+        let fits = ComputeDemand { peak_inferences_per_s: 400.0, ceiling_gflops: 8.0 };
+        let v = judge(&VerdictInputs { compute: Some(fits), ..inputs(&t, &s) }, &Thresholds::default()).expect("valid");
+        let check = v.compute_budget.checks.last().expect("a check");
+        assert!(check.name.contains("FLOP/s") && (check.value - 0.5).abs() < 1e-12 && v.ready, "{check:?}");
+        let too_busy = ComputeDemand { peak_inferences_per_s: 1_000.0, ..fits };
+        let v =
+            judge(&VerdictInputs { compute: Some(too_busy), ..inputs(&t, &s) }, &Thresholds::default()).expect("valid");
+        assert!(!v.compute_budget.pass && v.data_fidelity.pass && v.accuracy_tolerance.pass);
+        // Without a known demand, no check is invented.
+        let v = judge(&inputs(&t, &s), &Thresholds::default()).expect("valid");
+        assert!(v.compute_budget.checks.iter().all(|c| !c.name.contains("FLOP/s")));
+        let broken = ComputeDemand { ceiling_gflops: 0.0, ..fits };
+        assert!(judge(&VerdictInputs { compute: Some(broken), ..inputs(&t, &s) }, &Thresholds::default()).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct CostPanelProps {
     pub on_latency: Callback<LatencySource>,
 }
 
-const FIELDS: [NumberField<CostInputs>; 7] = [
+const FIELDS: [NumberField<CostInputs>; 9] = [
     ("orders / day", |c| c.orders_per_day, |c, v| c.orders_per_day = v),
     ("items / order", |c| c.items_per_order, |c, v| c.items_per_order = v),
     ("inferences / item", |c| c.inferences_per_item, |c, v| c.inferences_per_item = v),
@@ -34,6 +34,8 @@ const FIELDS: [NumberField<CostInputs>; 7] = [
     ),
     ("compute cost / core-hour", |c| c.compute_cost_per_core_hour, |c, v| c.compute_cost_per_core_hour = v),
     ("operating days / year", |c| c.operating_days_per_year, |c, v| c.operating_days_per_year = v),
+    ("operating hours / day", |c| c.operating_hours_per_day, |c, v| c.operating_hours_per_day = v),
+    ("peak hour / average (sizes the compute ceiling check)", |c| c.peak_factor, |c, v| c.peak_factor = v),
 ];
 
 /// The cost panel.

@@ -16,7 +16,7 @@ pub struct ScorecardProps {
     pub on_change: Callback<Thresholds>,
 }
 
-const FIELDS: [NumberField<Thresholds>; 7] = [
+const FIELDS: [NumberField<Thresholds>; 8] = [
     ("min agreement (0–1)", |t| t.min_agreement, |t, v| t.min_agreement = v),
     ("max mean KL", |t| t.max_mean_kl, |t, v| t.max_mean_kl = v),
     ("min latency cut (0–1)", |t| t.min_latency_cut, |t, v| t.min_latency_cut = v),
@@ -24,6 +24,7 @@ const FIELDS: [NumberField<Thresholds>; 7] = [
     ("max MACs ratio", |t| t.max_macs_ratio, |t, v| t.max_macs_ratio = v),
     ("max bytes ratio", |t| t.max_bytes_ratio, |t, v| t.max_bytes_ratio = v),
     ("max accuracy drop (points)", |t| t.max_accuracy_drop_points, |t, v| t.max_accuracy_drop_points = v),
+    ("max share of the device's FLOP/s at peak", |t| t.max_compute_share, |t, v| t.max_compute_share = v),
 ];
 
 /// The scorecard.
