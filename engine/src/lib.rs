@@ -58,12 +58,12 @@ pub const SIMD_FEATURES: &str = if cfg!(target_feature = "relaxed-simd") {
 } else {
     "scalar"
 };
-/// The instruction-set rung tract's kernels run on here, as tract names it (`fma`,
-/// `avx512`, `neon`, `fp16`, `simd`, `relaxed`), with the features it probed.
+/// The instruction-set features tract probed here and picks its kernels by, e.g.
+/// `x86_64,avx,avx2,fma,f16c` or `aarch64,fp16,dotprod`. (Its one-word rung names a level,
+/// not a feature — an AVX-512 VNNI machine is "fp16" — so the list is what reports show.)
 #[cfg(feature = "runtime")]
 pub fn kernel_isa() -> String {
-    let set = tract_onnx::tract_core::tract_linalg::isa::native();
-    format!("{} ({set:?})", set.nickname())
+    format!("{:?}", tract_onnx::tract_core::tract_linalg::isa::native())
 }
 
 pub use card::{BatchDim, ModelCard};

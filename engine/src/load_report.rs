@@ -118,10 +118,18 @@ impl LoadReport {
         workers.dedup();
         let max_offered = open.iter().map(|o| o.1).fold(0.0, f64::max);
         let max_rate = self.runs.iter().map(|r| r.achieved_per_s).fold(max_offered, f64::max).max(1.0);
-        let max_p99 = open.iter().filter_map(|o| o.2.latency_ms.map(|l| l.p99)).fold(0.0, f64::max).max(1e-3);
+        let p99s: Vec<f64> = open.iter().filter_map(|o| o.2.latency_ms.map(|l| l.p99)).collect();
+        let slo = self.runs[0].config.slo_ms;
+        let max_p99 = p99s.iter().copied().fold(slo, f64::max);
+        let min_p99 = p99s.iter().copied().fold(slo, f64::min).max(1e-3);
         let panels = [
-            Panel { left: 70.0, title: "achieved inferences/s", y_max: max_rate * 1.1 },
-            Panel { left: 560.0, title: "p99 latency, ms (from scheduled time)", y_max: max_p99 * 1.15 },
+            Panel { left: 70.0, title: "achieved inferences/s", y_max: max_rate * 1.1, y_min: None },
+            Panel {
+                left: 560.0,
+                title: "p99 latency, ms, log scale (from scheduled time)",
+                y_max: max_p99 * 1.5,
+                y_min: Some(min_p99 / 1.5),
+            },
         ];
         for (k, panel) in panels.iter().enumerate() {
             panel.axes(&mut svg, max_offered.max(1.0));
@@ -137,6 +145,17 @@ impl LoadReport {
                     .collect();
                 panel.line(&mut svg, max_offered.max(1.0), &points, colour);
                 let closed = self.runs.iter().find(|r| r.config.workers == w && r.config.arrival == Arrival::Closed);
+                if k == 1 && wi == 0 {
+                    let y = panel.y(slo);
+                    let _ = write!(
+                        svg,
+                        r##"<line x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#dc2626" stroke-dasharray="2 3"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#dc2626">SLO {slo} ms</text>"##,
+                        panel.left,
+                        panel.left + PANEL_W,
+                        panel.left + PANEL_W - 4.0,
+                        y - 4.0
+                    );
+                }
                 if let (0, Some(c)) = (k, closed) {
                     let y = panel.y(c.achieved_per_s);
                     let _ = write!(
@@ -174,11 +193,13 @@ const PANEL_W: f64 = 380.0;
 const PANEL_TOP: f64 = 60.0;
 const PANEL_H: f64 = 280.0;
 
-/// One of the two plots: linear axes from 0, offered load on x.
+/// One of the two plots: offered load on a linear x from 0; y linear from 0, or (`y_min`
+/// set) logarithmic, since p99 jumps by orders of magnitude once a queue forms.
 struct Panel {
     left: f64,
     title: &'static str,
     y_max: f64,
+    y_min: Option<f64>,
 }
 
 impl Panel {
@@ -186,25 +207,54 @@ impl Panel {
         self.left + v / x_max * PANEL_W
     }
 
+    /// Where `v` sits between the bottom (0) and the top (1) of the panel.
+    fn fraction(&self, v: f64) -> f64 {
+        match self.y_min {
+            None => v / self.y_max,
+            Some(lo) => (v.max(lo) / lo).log10() / (self.y_max / lo).log10(),
+        }
+        .clamp(0.0, 1.0)
+    }
+
     fn y(&self, v: f64) -> f64 {
-        PANEL_TOP + PANEL_H - (v / self.y_max).min(1.0) * PANEL_H
+        PANEL_TOP + PANEL_H - self.fraction(v) * PANEL_H
+    }
+
+    /// Gridline values: quarters on a linear axis, 1-2-5 steps on a log one.
+    fn y_ticks(&self) -> Vec<f64> {
+        match self.y_min {
+            None => (0..=4).map(|i| f64::from(i) / 4.0 * self.y_max).collect(),
+            Some(lo) => {
+                let mut ticks = Vec::new();
+                let mut decade = 10f64.powf(lo.log10().floor());
+                while decade <= self.y_max {
+                    ticks.extend(
+                        [1.0, 2.0, 5.0].map(|m| m * decade).into_iter().filter(|&v| v >= lo && v <= self.y_max),
+                    );
+                    decade *= 10.0;
+                }
+                ticks
+            }
+        }
     }
 
     fn axes(&self, svg: &mut String, x_max: f64) {
         let (l, t, b) = (self.left, PANEL_TOP, PANEL_TOP + PANEL_H);
         let _ = write!(svg, r##"<text x="{l}" y="{}" fill="#111" font-weight="600">{}</text>"##, t - 10.0, self.title);
-        for i in 0..=4 {
-            let f = f64::from(i) / 4.0;
-            let y = b - f * PANEL_H;
-            let x = l + f * PANEL_W;
+        for v in self.y_ticks() {
+            let y = self.y(v);
             let _ = write!(
                 svg,
                 r##"<line x1="{l}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e7eb"/><text x="{}" y="{:.1}" text-anchor="end" fill="#555">{}</text>"##,
                 l + PANEL_W,
                 l - 6.0,
                 y + 4.0,
-                tick(f * self.y_max)
+                tick(v)
             );
+        }
+        for i in 0..=4 {
+            let f = f64::from(i) / 4.0;
+            let x = l + f * PANEL_W;
             let _ = write!(
                 svg,
                 r##"<line x1="{x:.1}" x2="{x:.1}" y1="{t}" y2="{b}" stroke="#f1f5f9"/><text x="{x:.1}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
@@ -324,7 +374,8 @@ mod tests {
         assert!(svg.contains("Test &lt;CPU&gt; &amp; co"), "host escaped");
         // Two worker counts × two panels.
         assert_eq!(svg.matches("<polyline").count(), 4);
-        assert!(svg.contains("stroke-dasharray"), "closed-loop capacity drawn");
+        assert!(svg.contains("stroke-dasharray=\"5 4\""), "closed-loop capacity drawn");
+        assert!(svg.contains("SLO 2 ms"), "the SLO drawn on the p99 panel");
     }
 
     #[test]

@@ -468,7 +468,7 @@ pub(crate) mod tests {
             "## Cost per order",
             "## Readiness",
             "| parameters |",
-            "share of the device's FLOP/s at peak",
+            "device FLOP/s used at peak",
             "At the busiest hour the operation asks",
         ] {
             assert!(md.contains(needle), "missing {needle}:\n{md}");

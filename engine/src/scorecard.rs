@@ -68,7 +68,7 @@ pub fn scorecard_svg(report: &Report) -> Result<String> {
             "accuracy Δ",
             format!("{:+.2} pts", eval.delta_points),
             format!(
-                "{:.2} % → {:.2} % on {} images",
+                "{:.2} → {:.2} % · {} images",
                 eval.teacher_accuracy * 100.0,
                 eval.student_accuracy * 100.0,
                 group(eval.images)
@@ -103,7 +103,7 @@ pub fn scorecard_svg(report: &Report) -> Result<String> {
             if axis.pass { "PASS" } else { "FAIL" }
         );
         // Five checks (Compute Budget with the device ceiling) fit the box at a tighter pitch.
-        let pitch = if axis.checks.len() > 4 { 36 } else { 44 };
+        let pitch = if axis.checks.len() > 4 { 38 } else { 44 };
         for (j, check) in axis.checks.iter().enumerate() {
             let y = 396 + j as u32 * pitch;
             let mark = if check.pass { OK } else { BAD };

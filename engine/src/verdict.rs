@@ -213,7 +213,7 @@ pub fn judge(m: &VerdictInputs<'_>, thresholds: &Thresholds) -> Result<Verdict> 
         .into_iter()
         .chain(m.compute.map(|c| {
             Check::at_most(
-                "share of the device's FLOP/s at peak",
+                "device FLOP/s used at peak",
                 c.required_gflops(m.student) / c.ceiling_gflops,
                 t.max_compute_share,
             )

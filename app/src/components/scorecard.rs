@@ -24,7 +24,7 @@ const FIELDS: [NumberField<Thresholds>; 8] = [
     ("max MACs ratio", |t| t.max_macs_ratio, |t, v| t.max_macs_ratio = v),
     ("max bytes ratio", |t| t.max_bytes_ratio, |t, v| t.max_bytes_ratio = v),
     ("max accuracy drop (points)", |t| t.max_accuracy_drop_points, |t, v| t.max_accuracy_drop_points = v),
-    ("max share of the device's FLOP/s at peak", |t| t.max_compute_share, |t, v| t.max_compute_share = v),
+    ("max device FLOP/s used at peak (0–1)", |t| t.max_compute_share, |t, v| t.max_compute_share = v),
 ];
 
 /// The scorecard.
