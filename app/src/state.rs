@@ -192,8 +192,9 @@ impl State {
         if report.latency.is_none() {
             return Err(missing.into());
         }
-        // Cost inputs being edited (invalid for a moment) drop the ceiling check, not the verdict.
-        match report.judge(&self.thresholds, self.cost.check().is_ok().then_some(&self.cost)) {
+        // Cost inputs being edited (invalid for a moment) drop the ceiling check, not the
+        // verdict: `Report::compute_demand` gives no demand for inputs that fail their check.
+        match report.judge(&self.thresholds, Some(&self.cost)) {
             Ok(Some(verdict)) => Ok(verdict),
             Ok(None) => Err("Run an evaluation to get the verdict.".into()),
             Err(e) => Err(e.to_string()),
