@@ -254,6 +254,64 @@ test('export: Markdown and JSON reports and the scorecard image hold the measure
   await page.close();
 });
 
+test('device reports: two devices stand beside the browser, price the cost and go into the export; another pair and a broken file are refused', async () => {
+  // The CLI's own reports of the bundled pair, natively and as the aarch64 build under qemu
+  // (scripts/cross --check keeps them for this test).
+  const dir = path.join(artifacts, 'devices');
+  const devices = ['native.json', 'aarch64-qemu.json'].map((f) => path.join(dir, f));
+  for (const f of devices) assert.ok(fs.existsSync(f), `${f}: scripts/test writes it (CROSS_REPORTS)`);
+  const arm = JSON.parse(fs.readFileSync(devices[1], 'utf8'));
+  const { page, problems } = await open();
+  const input = page.locator('.devices input[type=file]');
+  await page.locator('.devices input[type=file]:not([disabled])').waitFor({ timeout: 30_000 });
+  await input.setInputFiles(devices);
+  const rows = page.locator('.devices tr.device');
+  await rows.nth(1).waitFor({ timeout: 10_000 });
+  assert.deepEqual(await page.locator('.devices tr.device td:nth-of-type(1)').allInnerTexts(), ['native.json', 'aarch64-qemu.json']);
+  const rowMs = await number(rows.nth(1).locator('td').nth(2));
+  assert.ok(Math.abs(rowMs - arm.latency.student.median) <= 0.01 * arm.latency.student.median + 0.001,
+    `row shows ${rowMs} ms, the ARM report's student median is ${arm.latency.student.median}`);
+  // The cost panel prices with the ARM report's medians and says whose they are.
+  await rows.nth(1).locator('button', { hasText: 'price the cost' }).click();
+  await page.locator('.cost .src', { hasText: 'its own report' }).waitFor({ timeout: 10_000 });
+  const costMs = await number(page.locator('.cost tr.student td').first());
+  assert.ok(Math.abs(costMs - arm.latency.student.median) <= 0.01 * arm.latency.student.median + 0.001,
+    `cost priced at ${costMs} ms, the ARM report's student median is ${arm.latency.student.median}`);
+  assert.equal(await page.locator('.scorecard .device-verdicts li').count(), 2);
+  await page.locator('.devices').screenshot({ path: path.join(artifacts, 'devices.png') });
+
+  // Another pair's report (a retrained student: same shapes, other file) and a broken file.
+  const other = JSON.parse(fs.readFileSync(devices[0], 'utf8'));
+  other.student.card.sha256 = '0'.repeat(64);
+  const otherFile = path.join(dir, 'other-pair.json');
+  const brokenFile = path.join(dir, 'broken.json');
+  fs.writeFileSync(otherFile, JSON.stringify(other));
+  fs.writeFileSync(brokenFile, '{ "version": 1, ');
+  await input.setInputFiles([otherFile, brokenFile]);
+  await page.locator('.errors p', { hasText: 'broken.json' }).waitFor({ timeout: 10_000 });
+  const errors = await page.locator('.errors p').allInnerTexts();
+  assert.ok(errors.some((e) => e.includes('other-pair.json measured another student')), errors.join('\n'));
+  assert.equal(await rows.count(), 2, 'refused reports change nothing');
+
+  // The export carries both devices.
+  const md = await downloaded(page, page.locator('.export button', { hasText: 'Markdown' }), 'report.md');
+  assert.ok(md.includes('## Other devices') && md.includes('aarch64-qemu.json') && md.includes('native.json'), md);
+  assert.match(md, /Priced at the median latencies measured on .+, from its own report\./);
+  const json = JSON.parse(await downloaded(page, page.locator('.export button', { hasText: 'JSON' }), 'report.json'));
+  assert.deepEqual(json.devices.map((d) => d.label), ['native.json', 'aarch64-qemu.json']);
+  assert.equal(json.cost_latency, 'device');
+
+  // The presentation's latency slide names both devices; removing one leaves the other.
+  await page.locator('header button', { hasText: 'Present' }).click();
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.locator('.present .device-lines li').count(), 2);
+  await page.keyboard.press('Escape');
+  await rows.nth(0).locator('button', { hasText: 'remove' }).click();
+  assert.deepEqual(await page.locator('.devices tr.device td:nth-of-type(1)').allInnerTexts(), ['aarch64-qemu.json']);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a shared link restores its settings, measures again and keeps the address in sync', async () => {
   const { page, problems } = await open('?orders_per_day=1234&min_agreement=0.9&theme=dark');
   await page.locator('.from-link').waitFor({ timeout: 30_000 });

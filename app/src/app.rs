@@ -13,6 +13,7 @@ use crate::browser;
 use crate::components::benchmark::Benchmark;
 use crate::components::bring_your_own::BringYourOwn;
 use crate::components::cost_panel::CostPanel;
+use crate::components::devices::Devices;
 use crate::components::environment::{EnvironmentCard, browser_facts};
 use crate::components::evaluation::Evaluation;
 use crate::components::export::{Export, ExportKind};
@@ -25,7 +26,7 @@ use crate::components::throughput::ThroughputPanel;
 use crate::demo::{DEFAULT_MANIFEST, deliver_samples, load_demo, request_pair};
 use crate::hooks::{reach, worker_script};
 use crate::loader::query_param;
-use crate::state::{Action, State, ThroughputStatus};
+use crate::state::{Action, LatencySource, State, ThroughputStatus};
 use crate::timeline::Milestone;
 use crate::worker_link::{PairLoad, use_worker_link};
 
@@ -153,6 +154,20 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |t| dispatch.dispatch(Action::Thresholds(t)))
     };
+    let on_device_files = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |files| dispatch.dispatch(Action::DeviceReports(files)))
+    };
+    let on_device_remove = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |i| dispatch.dispatch(Action::RemoveDevice(i)))
+    };
+    let on_device_price = on_latency.reform(LatencySource::Device);
+    let pricing_device = match state.latency_source {
+        Some(LatencySource::Device(i)) => Some(i),
+        _ => None,
+    };
+    let device_verdicts: Vec<(String, String)> = state.devices.iter().map(|d| (d.name(), d.verdict_label())).collect();
     // A deliberate worker panic for the end-to-end test of recovery, once models are in.
     // Read at the first render: the address bar is rewritten to the share link right after.
     let debug_panic = *use_memo((), |_| query_param("debug").as_deref() == Some("worker-panic"));
@@ -251,7 +266,9 @@ pub fn app() -> Html {
         let running_eval = state.eval.as_ref().filter(|e| !e.finished()).map(|e| (e.done, e.total));
         let finished_eval = state.eval.as_ref().filter(|e| e.finished()).and_then(|e| e.summary.clone());
         let cost = match state.cost_latency() {
-            Some((t, s, source)) => compare(&state.cost, t, s).map(|c| (c, source.describe())).map_err(|e| e.to_string()),
+            Some((t, s, source)) => compare(&state.cost, t, s)
+                .map(|c| (c, source.describe(&state.device_names())))
+                .map_err(|e| e.to_string()),
             None => Err("No latency yet — press b to run the benchmark, or type a target-device latency in the cost panel.".into()),
         };
         let on_bench = on_bench.clone();
@@ -259,7 +276,7 @@ pub fn app() -> Html {
         let available = state.samples.as_ref().map(|s| s.len()).unwrap_or(0);
         html! {
             <Presentation names={state.names.clone().unwrap_or_default()} cards={state.cards.clone()}
-                latency={state.latency()} bench_progress={running_bench} eval={finished_eval} eval_progress={running_eval}
+                latency={state.latency()} devices={state.devices.clone()} bench_progress={running_bench} eval={finished_eval} eval_progress={running_eval}
                 {cost} verdict={verdict.clone()} slide={state.slide} {dark} on_slide={on_slide.clone()}
                 on_exit={on_exit.clone()} on_theme={on_theme.clone()}
                 on_bench={Callback::from(move |_: ()| if ready { on_bench.emit(()) })}
@@ -319,10 +336,14 @@ pub fn app() -> Html {
                     labels={labels.clone()} on_run={on_eval} on_cancel={on_cancel}
                     card_accuracy={(card_accuracy(&teacher_id), card_accuracy(&student_id))} {ready} />
             </div>
+            <Devices browser={state.latency()} devices={state.devices.clone()} pricing={pricing_device} {ready}
+                on_files={on_device_files} on_remove={on_device_remove} on_price={on_device_price} on_error={on_error.clone()} />
             <ThroughputPanel status={state.throughput.clone()} workers={pool_workers} on_run={on_throughput} {ready} />
             <div class="grid">
-                <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency} />
-                <Scorecard verdict={verdict.clone()} thresholds={state.thresholds.clone()} on_change={on_thresholds} />
+                <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency}
+                    devices={state.device_names()} />
+                <Scorecard verdict={verdict.clone()} thresholds={state.thresholds.clone()} on_change={on_thresholds}
+                    devices={device_verdicts} />
             </div>
             <Export link={link} ready={state.cards.is_some()} measured={verdict.is_ok()}
                 notice={state.notice.clone()} {on_copy} {on_export} {on_present} />

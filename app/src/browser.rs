@@ -143,3 +143,21 @@ const RELAXED_SIMD_PROBE: [u8; 82] = {
 pub fn supports_relaxed_simd() -> bool {
     js_sys::WebAssembly::validate(&js_sys::Uint8Array::from(&RELAXED_SIMD_PROBE[..]).into()).unwrap_or(false)
 }
+
+/// Reads a file's bytes, refusing one over `max_bytes` before reading it.
+pub async fn read_file(file: web_sys::File, max_bytes: f64) -> Result<(String, Vec<u8>), String> {
+    let name = file.name();
+    if file.size() > max_bytes {
+        let mb = |b: f64| if b >= 1e6 { format!("{:.0} MB", b / 1e6) } else { format!("{:.0} kB", b / 1e3) };
+        return Err(format!("{name} is {}; files over {} are refused", mb(file.size()), mb(max_bytes)));
+    }
+    let buffer =
+        wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await.map_err(|_| format!("cannot read {name}"))?;
+    Ok((name, js_sys::Uint8Array::new(&buffer).to_vec()))
+}
+
+/// The files of a picker or a drop, in order.
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else { return vec![] };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}

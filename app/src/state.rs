@@ -15,6 +15,7 @@ use distillate_engine::{Manifest, ModelCard};
 use yew::Reducible;
 
 use crate::timeline::{LoadTimeline, Milestone};
+use distillate_engine::devices::DeviceFigures;
 use distillate_protocol::{PairId, Prediction, Response, WorkerInfo};
 
 /// Which latency the cost panel uses.
@@ -24,14 +25,21 @@ pub enum LatencySource {
     Measured,
     /// Latencies typed in for the user's target device (teacher ms, student ms).
     Typed(f64, f64),
+    /// The medians of the `n`th imported device report.
+    Device(usize),
 }
 
 impl LatencySource {
-    /// Where the latency came from, as the page says it.
-    pub fn describe(self) -> &'static str {
+    /// Where the latency came from, as the page says it (`devices`: the imported devices'
+    /// names, in order).
+    pub fn describe(self, devices: &[String]) -> String {
         match self {
-            LatencySource::Measured => "measured in this browser",
-            LatencySource::Typed(..) => "typed in for the target device",
+            LatencySource::Measured => "measured in this browser".into(),
+            LatencySource::Typed(..) => "typed in for the target device".into(),
+            LatencySource::Device(i) => match devices.get(i) {
+                Some(name) => format!("measured on {name} (its own report)"),
+                None => "of a device report no longer loaded".into(),
+            },
         }
     }
 }
@@ -128,6 +136,8 @@ pub struct State {
     pub throughput: ThroughputStatus,
     /// When the first load reached each milestone.
     pub timeline: LoadTimeline,
+    /// Other devices' reports of the loaded pair (from `distillate bench`), in the order added.
+    pub devices: Vec<DeviceFigures>,
 }
 
 impl State {
@@ -141,8 +151,17 @@ impl State {
     pub fn cost_latency(&self) -> Option<(f64, f64, LatencySource)> {
         match self.latency_source {
             Some(typed @ LatencySource::Typed(t, s)) => Some((t, s, typed)),
+            Some(device @ LatencySource::Device(i)) if i < self.devices.len() => {
+                let l = &self.devices[i].latency;
+                Some((l.teacher.median, l.student.median, device))
+            }
             _ => self.latency().map(|l| (l.teacher.median, l.student.median, LatencySource::Measured)),
         }
+    }
+
+    /// The imported devices' names, in order.
+    pub fn device_names(&self) -> Vec<String> {
+        self.devices.iter().map(DeviceFigures::name).collect()
     }
 }
 
@@ -178,9 +197,14 @@ impl State {
     pub fn report(&self, environment: Environment, created: &str) -> Result<Report, String> {
         let mut report = self.measured(environment, created)?;
         report.derive(&self.cost, &self.thresholds).map_err(|e| e.to_string())?;
-        if let Some(LatencySource::Typed(t, s)) = self.latency_source {
-            report.price_at(&self.cost, t, s).map_err(|e| e.to_string())?;
+        match self.latency_source {
+            Some(LatencySource::Typed(t, s)) => report.price_at(&self.cost, t, s).map_err(|e| e.to_string())?,
+            Some(LatencySource::Device(i)) if i < self.devices.len() => {
+                report.price_on(&self.cost, &self.devices[i]).map_err(|e| e.to_string())?
+            }
+            _ => {}
         }
+        report.devices = self.devices.clone();
         Ok(report)
     }
 
@@ -269,6 +293,10 @@ pub enum Action {
     Throughput(ThroughputStatus),
     /// The page's load reached a milestone (ms since navigation).
     Milestone(Milestone, f64),
+    /// Device reports were picked or dropped: (file name, bytes) each.
+    DeviceReports(Vec<(String, Rc<[u8]>)>),
+    /// Remove the `n`th device report.
+    RemoveDevice(usize),
 }
 
 /// Where throughput mode is.
@@ -348,6 +376,8 @@ impl Reducible for State {
             Action::Notice(n) => s.notice = n,
             Action::Throughput(status) => s.throughput = status,
             Action::Milestone(milestone, at_ms) => s.timeline.reach(milestone, at_ms),
+            Action::DeviceReports(files) => s.add_device_reports(&files),
+            Action::RemoveDevice(i) => s.remove_device(i),
             Action::WorkerCrashed(message) => {
                 s.errors.push(format!(
                     "The inference worker crashed ({message}). A new one was started and the models are loaded \
@@ -393,6 +423,7 @@ impl Reducible for State {
                     // The same pair again (a restarted worker): its measurements still stand.
                     s.cards = Some((teacher, student));
                     s.load_ms = Some(load_ms);
+                    s.set_aside_other_pairs_devices();
                 }
                 // The pool's answers go to the pool (pool.rs), never through here.
                 Response::SamplesLoaded { .. } | Response::Throughput { .. } => {}
@@ -421,152 +452,6 @@ impl Reducible for State {
     }
 }
 
+mod devices;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use distillate_protocol::{Failure, Task};
-
-    #[test]
-    fn an_error_keeps_the_loaded_models() {
-        let card = card();
-        let state = loaded_pair(Rc::new(State::default()), 1, &card);
-        let state =
-            state.reduce(Action::Worker(Response::Failed(Failure::new(Task::LoadingModels, "not an ONNX model"))));
-        assert!(state.cards.is_some());
-        assert_eq!(state.errors, vec!["Error while loading the models: not an ONNX model".to_string()]);
-    }
-
-    fn card() -> ModelCard {
-        distillate_engine::Model::load(&distillate_engine::onnx_build::RandomCnn::default().build())
-            .expect("loads")
-            .card()
-            .clone()
-    }
-
-    fn loaded_pair(state: Rc<State>, id: u64, card: &ModelCard) -> Rc<State> {
-        state
-            .reduce(Action::PairRequested {
-                id: PairId(id),
-                names: ("T".into(), "S".into()),
-                labels: vec!["a".into(), "b".into()],
-            })
-            .reduce(Action::Worker(Response::Loaded {
-                pair: PairId(id),
-                teacher: card.clone(),
-                student: card.clone(),
-                load_ms: 5.0,
-            }))
-    }
-
-    fn prediction() -> Prediction {
-        Prediction { top3: vec![(1, 0.9)], latency_ms: 0.5 }
-    }
-
-    fn with_samples(state: Rc<State>) -> Rc<State> {
-        let set = distillate_engine::idx::LabelledImages {
-            width: 1,
-            height: 1,
-            pixels: vec![0, 0, 0],
-            labels: vec![0, 1, 1],
-        };
-        state.reduce(Action::SamplesParsed(Rc::new(set)))
-    }
-
-    /// The bug this guards: effects keyed on the cards never fired for a second pair with
-    /// the same cards. The pair number tells the two apart, and an answer about the old
-    /// pair that arrives late is dropped.
-    #[test]
-    fn the_same_pair_loaded_twice_is_a_new_pair_and_old_answers_are_dropped() {
-        let card = card();
-        let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card);
-        let classified = |pair: u64, index: usize| {
-            Action::Worker(Response::Classified {
-                pair: PairId(pair),
-                index,
-                teacher: prediction(),
-                student: prediction(),
-            })
-        };
-        let state = state.reduce(classified(1, 2)).reduce(Action::StartEval(10));
-        assert_eq!(state.predictions.get(&2).map(|p| p.0), Some(1), "label from the page's samples");
-        let state = loaded_pair(state, 2, &card);
-        assert_eq!(state.pair, Some(PairId(2)));
-        assert!(state.predictions.is_empty() && state.eval.is_none(), "measurements of pair 1 are gone");
-        let state = state.reduce(classified(1, 0));
-        assert!(state.predictions.is_empty(), "a late answer about pair 1 is not pair 2's");
-        let state = state.reduce(classified(2, 0));
-        assert_eq!(state.predictions.len(), 1);
-    }
-
-    #[test]
-    fn a_restarted_worker_loading_the_same_pair_keeps_its_measurements() {
-        let card = card();
-        let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card)
-            .reduce(Action::Worker(Response::EvalProgress { done: 3, total: 3, summary: None, elapsed_ms: 1.0 }));
-        let state = state.reduce(Action::WorkerCrashed("boom".into())).reduce(Action::Worker(Response::Loaded {
-            pair: PairId(1),
-            teacher: card.clone(),
-            student: card,
-            load_ms: 4.0,
-        }));
-        assert_eq!((state.pair, state.load_ms), (Some(PairId(1)), Some(4.0)));
-        assert!(state.eval.is_some(), "a finished evaluation still describes the same models");
-    }
-
-    fn manifest() -> Manifest {
-        Manifest::parse(
-            br#"{"title": "T", "teacher": "t", "student": "s", "labels": ["a", "b"],
-                "models": [{"id": "t", "name": "T", "file": "t.onnx"}, {"id": "s", "name": "S", "file": "s.onnx"}]}"#,
-        )
-        .expect("parses")
-    }
-
-    fn loaded(link: &str) -> Rc<State> {
-        let link = ShareState::from_query(link).expect("parses");
-        Rc::new(State::default())
-            .reduce(Action::LinkOpened(link))
-            .reduce(Action::ManifestLoaded { url: "http://x/demo.json".into(), manifest: manifest() })
-    }
-
-    #[test]
-    fn a_link_restores_settings_over_the_manifest() {
-        let state = loaded("orders_per_day=500&min_agreement=0.9&teacher_ms=12&student_ms=4&view=present&theme=dark");
-        assert_eq!(state.cost.orders_per_day, 500.0);
-        assert_eq!(state.thresholds.min_agreement, 0.9);
-        assert_eq!(state.latency_source, Some(LatencySource::Typed(12.0, 4.0)));
-        assert_eq!((state.view, state.theme), (View::Present, Some(Theme::Dark)));
-        assert!(state.from_link() && state.errors.is_empty());
-        // The address bar then says the same thing back.
-        assert_eq!(
-            ShareState::from_query(&state.share_state().to_query()).expect("parses"),
-            ShareState::from_query(
-                "orders_per_day=500&min_agreement=0.9&teacher_ms=12&student_ms=4&view=present&theme=dark"
-            )
-            .expect("parses")
-        );
-    }
-
-    #[test]
-    fn a_bad_link_setting_is_named_and_the_manifest_values_stay() {
-        let state = loaded("orders_per_day=-1");
-        assert_eq!(state.cost, manifest().cost);
-        assert!(state.errors[0].contains("cost inputs were not used"), "{:?}", state.errors);
-    }
-
-    #[test]
-    fn a_worker_crash_starts_a_new_worker_and_drops_only_the_cut_short_job() {
-        let state = loaded("");
-        let state = state.reduce(Action::StartEval(100)).reduce(Action::WorkerCrashed("boom".into()));
-        assert_eq!(state.worker_generation, 1);
-        assert!(state.eval.is_none());
-        assert!(state.errors[0].contains("boom") && state.errors[0].contains("new one was started"));
-    }
-
-    #[test]
-    fn a_plain_page_has_a_clean_address() {
-        let state = loaded("");
-        assert_eq!(state.share_state().to_query(), "");
-        assert!(!state.from_link());
-    }
-}
+mod tests;

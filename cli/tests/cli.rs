@@ -305,7 +305,8 @@ fn compare_tables_reports_of_one_pair_and_refuses_another_pair() {
 
     let mut other: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&reports[1]).expect("reads")).expect("json");
-    other["student"]["card"]["params"] = serde_json::json!(1);
+    // A retrained student: same shapes and counts, another file.
+    other["student"]["card"]["sha256"] = serde_json::json!("0".repeat(64));
     let other_path = dir.path().join("other.json");
     std::fs::write(&other_path, other.to_string()).expect("writes");
     assert_refused(&distillate(&["compare", &reports[0], &other_path.to_string_lossy()]), "another pair");

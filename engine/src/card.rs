@@ -43,6 +43,11 @@ pub struct ModelCard {
     pub operators: BTreeMap<String, usize>,
     /// The exporter that wrote the file, when it says.
     pub producer: String,
+    /// SHA-256 of the file, lowercase hex: which model this is, exactly. Reports carry it,
+    /// so numbers from another device are matched to the very files measured here. Absent
+    /// in reports written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl ModelCard {

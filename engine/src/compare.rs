@@ -6,13 +6,18 @@ use std::fmt::Write as _;
 use crate::error::{Error, Result};
 use crate::report::{ModelReport, Report};
 
-/// Whether two reports measured the same models: same shapes, parameters, MACs, file size
-/// and operators for the teacher and for the student.
+/// Whether two reports measured the same models: the same files (SHA-256) where both
+/// reports name them; for older reports without hashes, the same shapes, parameters, MACs,
+/// file size and operators for the teacher and for the student.
 pub fn same_pair(a: &Report, b: &Report) -> bool {
     let same = |x: &ModelReport, y: &ModelReport| {
         let (x, y) = (&x.card, &y.card);
-        (x.channels, x.height, x.width, x.classes, x.params, x.macs, x.bytes, &x.operators)
-            == (y.channels, y.height, y.width, y.classes, y.params, y.macs, y.bytes, &y.operators)
+        let shape = (x.channels, x.height, x.width, x.classes, x.params, x.macs, x.bytes, &x.operators)
+            == (y.channels, y.height, y.width, y.classes, y.params, y.macs, y.bytes, &y.operators);
+        match (&x.sha256, &y.sha256) {
+            (Some(hx), Some(hy)) => hx == hy,
+            _ => shape,
+        }
     };
     same(&a.teacher, &b.teacher) && same(&a.student, &b.student)
 }
@@ -25,7 +30,7 @@ pub fn compare_markdown(reports: &[(String, Report)]) -> Result<String> {
     };
     if let Some((label, _)) = reports.iter().find(|(_, r)| !same_pair(first, r)) {
         return Err(Error::Input(format!(
-            "{label} measured another pair than {first_label} (the models' cards differ); compare reports of one pair"
+            "{label} measured another pair than {first_label} (the models' files differ); compare reports of one pair"
         )));
     }
     let mut md = String::new();
@@ -41,14 +46,7 @@ pub fn compare_markdown(reports: &[(String, Report)]) -> Result<String> {
         let lat = r.latency.as_ref();
         let num = |v: Option<f64>, digits: usize| v.map_or("—".to_string(), |v| format!("{v:.digits$}"));
         let eval = r.evaluation.as_ref();
-        let verdict = match &r.verdict {
-            Some(v) if v.ready => "ready".to_string(),
-            Some(v) => {
-                let failed: Vec<&str> = v.axes().iter().filter(|a| !a.pass).map(|a| a.name.as_str()).collect();
-                format!("not ready ({})", failed.join(", "))
-            }
-            None => "—".into(),
-        };
+        let verdict = r.verdict.as_ref().map_or("—".into(), crate::verdict::Verdict::summary);
         let _ = writeln!(
             md,
             "| {} | {} · {} | {} | {} | {} | {} | {} | {} | {} | not measured | {verdict} |",
@@ -91,9 +89,24 @@ mod tests {
     fn reports_of_another_pair_are_refused_by_name() {
         let a = report();
         let mut b = report();
-        b.student.card.params += 1;
+        b.student.card.sha256 = Some("0".repeat(64));
         let err = compare_markdown(&[("a.json".into(), a), ("b.json".into(), b)]).unwrap_err();
         assert!(err.to_string().contains("b.json measured another pair than a.json"), "{err}");
         assert!(compare_markdown(&[]).is_err());
+    }
+
+    #[test]
+    fn the_files_hashes_decide_where_both_reports_carry_them() {
+        let a = report();
+        assert!(a.student.card.sha256.is_some(), "reports name their files");
+        // Same shapes, another file (retrained weights): another pair.
+        let mut retrained = report();
+        retrained.student.card.sha256 = Some("0".repeat(64));
+        assert!(!same_pair(&a, &retrained));
+        // A report from before hashes existed still matches by its cards.
+        let mut older = report();
+        older.teacher.card.sha256 = None;
+        older.student.card.sha256 = None;
+        assert!(same_pair(&a, &older));
     }
 }

@@ -19,6 +19,7 @@ pub mod bench;
 pub mod card;
 pub mod compare;
 pub mod cost;
+pub mod devices;
 pub mod error;
 pub mod idx;
 pub mod limits;

@@ -348,6 +348,7 @@ mod tests {
                     bytes: 1,
                     operators: Default::default(),
                     producer: String::new(),
+                    sha256: None,
                 },
             },
             runs: vec![

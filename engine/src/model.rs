@@ -86,6 +86,7 @@ impl Model {
             bytes: bytes.len() as u64,
             operators,
             producer: proto.producer_name.clone(),
+            sha256: Some(sha256_hex(bytes)),
         };
         Ok(Model { card, inference, single: typed })
     }
@@ -250,6 +251,16 @@ fn count_params(graph: &pb::GraphProto) -> u64 {
     initializers + constants
 }
 
+/// SHA-256 of `bytes` as lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +304,21 @@ mod tests {
         assert_eq!(card.batch, BatchDim::Fixed(1));
         assert_eq!(card.operators.get("Conv"), Some(&2));
         assert_eq!(card.input_label(), "1×28×28");
+    }
+
+    #[test]
+    fn card_names_the_file_by_its_sha256() {
+        // FIPS 180-2's test vector, then a model: one flipped weight byte is another model.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let bytes = cnn(1, 28).build();
+        let hash = Model::load(&bytes).expect("loads").card().sha256.clone().expect("hashed");
+        assert_eq!(hash, sha256_hex(&bytes));
+        let mut changed = bytes.clone();
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        if let Ok(other) = Model::load(&changed) {
+            assert_ne!(other.card().sha256, Some(hash));
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::bench::AbSamples;
 use crate::card::ModelCard;
 use crate::cost::{CostComparison, CostInputs, compare};
+use crate::devices::DeviceFigures;
 use crate::error::{Error, Result};
 use crate::metrics::EvalSummary;
 use crate::stats::LatencyStats;
@@ -116,6 +117,8 @@ pub enum CostLatency {
     Measured,
     /// Latencies typed in for the target device, not measured by this run.
     Typed,
+    /// The medians another device's report measured ([`Report::cost_device`] names it).
+    Device,
 }
 
 /// Everything one run measured. Sections not measured yet are `None`.
@@ -151,6 +154,13 @@ pub struct Report {
     /// The device's FLOP/s ceiling against the peak rate, once latency is in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<ComputeDemand>,
+    /// Other devices' figures of the same files, shown beside this run's (the page imports
+    /// them from CLI reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceFigures>,
+    /// The device whose latency priced the cost section, for [`CostLatency::Device`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_device: Option<String>,
 }
 
 impl Report {
@@ -178,6 +188,8 @@ impl Report {
             thresholds: Thresholds::default(),
             verdict: None,
             compute: None,
+            devices: Vec::new(),
+            cost_device: None,
         }
     }
 
@@ -185,6 +197,7 @@ impl Report {
     pub fn derive(&mut self, cost: &CostInputs, thresholds: &Thresholds) -> Result<()> {
         self.thresholds = thresholds.clone();
         self.cost_latency = CostLatency::Measured;
+        self.cost_device = None;
         self.cost = match &self.latency {
             Some(l) => Some(compare(cost, l.teacher.median, l.student.median)?),
             None => None,
@@ -237,6 +250,16 @@ impl Report {
         Ok(())
     }
 
+    /// Prices the cost section at another device's measured medians (call after
+    /// [`Report::derive`]).
+    pub fn price_on(&mut self, cost: &CostInputs, device: &DeviceFigures) -> Result<()> {
+        let l = &device.latency;
+        self.cost = Some(compare(cost, l.teacher.median, l.student.median)?);
+        self.cost_latency = CostLatency::Device;
+        self.cost_device = Some(device.name());
+        Ok(())
+    }
+
     /// Pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report always serialises")
@@ -283,6 +306,11 @@ impl Report {
         ] {
             let _ = writeln!(md, "| {name} | {} | {} | {} |", group(a), group(b), ratio(b, a));
         }
+        if let (Some(ht), Some(hs)) = (&t.card.sha256, &s.card.sha256) {
+            // 16 hex digits name a file among any collection a person compares.
+            let short = |h: &str| format!("`{}`", h.get(..16).unwrap_or(h));
+            let _ = writeln!(md, "| SHA-256 | {} | {} | |", short(ht), short(hs));
+        }
         if let Some(l) = &self.latency {
             let _ = writeln!(md, "\n## Latency (ms per image, interleaved)\n");
             let _ = writeln!(md, "| | median | 95 % CI of median | mean | p90 | p99 | min | max | samples |");
@@ -295,6 +323,26 @@ impl Report {
                 );
             }
             let _ = writeln!(md, "\nLatency cut **{:.1} %** ({:.2}× faster).", l.cut * 100.0, l.speedup);
+        }
+        if !self.devices.is_empty() {
+            let _ = writeln!(md, "\n## Other devices (from their own reports of these files)\n");
+            let _ =
+                writeln!(md, "| device | report | teacher ms | student ms | speed-up | student / s | verdict there |");
+            let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---|");
+            for d in &self.devices {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} ({}) | {:.3} | {:.3} | {:.2} | {:.0} | {} |",
+                    d.environment.describe().replace('|', "\\|"),
+                    d.label.replace('|', "\\|"),
+                    d.created,
+                    d.latency.teacher.median,
+                    d.latency.student.median,
+                    d.latency.speedup,
+                    d.student_per_second(),
+                    d.verdict_label()
+                );
+            }
         }
         if let Some(e) = &self.evaluation {
             let _ = writeln!(md, "\n## Accuracy and fidelity ({} labelled images)\n", e.images);
@@ -332,9 +380,13 @@ impl Report {
                 md,
                 "{}\n",
                 match self.cost_latency {
-                    CostLatency::Measured => "Priced at the median latencies measured above.",
+                    CostLatency::Measured => "Priced at the median latencies measured above.".to_string(),
                     CostLatency::Typed =>
-                        "Priced at latencies typed in for the target device, not measured by this run.",
+                        "Priced at latencies typed in for the target device, not measured by this run.".into(),
+                    CostLatency::Device => format!(
+                        "Priced at the median latencies measured on {}, from its own report.",
+                        self.cost_device.as_deref().unwrap_or("another device")
+                    ),
                 }
             );
             let _ = writeln!(md, "| | latency ms | cost / order | cost / year |\n|---|---:|---:|---:|");

@@ -53,7 +53,12 @@ pub fn scorecard_svg(report: &Report) -> Result<String> {
             format!(
                 "{:.6} per order{}",
                 c.saving_per_order,
-                if report.cost_latency == CostLatency::Typed { " · typed latency" } else { "" }
+                match report.cost_latency {
+                    CostLatency::Measured => String::new(),
+                    CostLatency::Typed => " · typed latency".into(),
+                    CostLatency::Device =>
+                        format!(" · latency of {}", report.cost_device.as_deref().unwrap_or("another device")),
+                }
             ),
         ),
         None => ("—".into(), "no cost inputs".into()),

@@ -124,6 +124,15 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// "ready", or "not ready (the failing axes)".
+    pub fn summary(&self) -> String {
+        if self.ready {
+            return "ready".into();
+        }
+        let failed: Vec<&str> = self.axes().iter().filter(|a| !a.pass).map(|a| a.name.as_str()).collect();
+        format!("not ready ({})", failed.join(", "))
+    }
+
     /// The axes in display order.
     pub fn axes(&self) -> [&Axis; 3] {
         [&self.data_fidelity, &self.compute_budget, &self.accuracy_tolerance]
@@ -252,6 +261,7 @@ mod tests {
             bytes,
             operators: Default::default(),
             producer: String::new(),
+            sha256: None,
         }
     }
 

@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
+use crate::browser::{files_of, read_file};
 use crate::format::ms;
 use crate::worker_link::{PairLoad, SharedBlob};
 use distillate_protocol::Prediction;
@@ -50,26 +51,6 @@ pub struct BringYourOwnProps {
     pub on_error: Callback<String>,
 }
 
-/// Reads a file's bytes, refusing huge ones before reading.
-async fn read(file: File) -> Result<(String, Vec<u8>), String> {
-    let name = file.name();
-    if file.size() > MAX_FILE_BYTES {
-        return Err(format!(
-            "{name} is {:.0} MB; files over {:.0} MB are refused",
-            file.size() / 1e6,
-            MAX_FILE_BYTES / 1e6
-        ));
-    }
-    let buffer =
-        wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await.map_err(|_| format!("cannot read {name}"))?;
-    Ok((name, js_sys::Uint8Array::new(&buffer).to_vec()))
-}
-
-fn files_of(list: Option<web_sys::FileList>) -> Vec<File> {
-    let Some(list) = list else { return vec![] };
-    (0..list.length()).filter_map(|i| list.get(i)).collect()
-}
-
 /// The panel.
 #[function_component(BringYourOwn)]
 pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
@@ -105,7 +86,7 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
                             continue;
                         }
                     }
-                    let (name, bytes) = match read(file).await {
+                    let (name, bytes) = match read_file(file, MAX_FILE_BYTES).await {
                         Ok(x) => x,
                         Err(e) => {
                             on_error.emit(e);

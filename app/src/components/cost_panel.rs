@@ -20,6 +20,8 @@ pub struct CostPanelProps {
     pub on_change: Callback<CostInputs>,
     /// Latency source changed.
     pub on_latency: Callback<LatencySource>,
+    /// Names of the imported device reports, which can price the cost too.
+    pub devices: Vec<String>,
 }
 
 const FIELDS: [NumberField<CostInputs>; 9] = [
@@ -57,6 +59,10 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
     };
     let mission_latency = props.on_latency.reform(|_| LatencySource::Typed(112.0, 78.0));
     let measured = props.on_latency.reform(|_| LatencySource::Measured);
+    let device_buttons = props.devices.iter().enumerate().map(|(i, name)| {
+        let on_click = props.on_latency.reform(move |_| LatencySource::Device(i));
+        html! { <button onclick={on_click}>{ format!("latency of {name}") }</button> }
+    });
     // Bad inputs are named as soon as they are typed, latency or not.
     let result = match (props.inputs.check(), props.latency) {
         (Err(e), _) => html! { <p class="error">{ e.to_string() }</p> },
@@ -74,7 +80,7 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
                     </table>
                     <p class="headline">{ "Saving " }<b>{ money(c.saving_per_order) }</b>{ " per order, " }
                         <b>{ money(c.saving_per_year) }</b>{ format!(" per year ({:.1} %)", c.saving_share * 100.0) }
-                        <span class="src">{ format!(" latency {}", source.describe()) }</span></p>
+                        <span class="src">{ format!(" latency {}", source.describe(&props.devices)) }</span></p>
                 </>
             },
         },
@@ -107,6 +113,7 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
                 <button onclick={measured}>{ "use measured latency" }</button>
                 <button onclick={typed}>{ "type target-device latency" }</button>
                 <button onclick={mission_latency}>{ "mission latency (112 / 78 ms)" }</button>
+                { for device_buttons }
             </div>
             { typed_fields }
             <div class="inputs">{ fields }</div>

@@ -3,6 +3,7 @@
 pub mod benchmark;
 pub mod bring_your_own;
 pub mod cost_panel;
+pub mod devices;
 pub mod environment;
 pub mod evaluation;
 pub mod export;

@@ -3,6 +3,7 @@
 
 use distillate_engine::ModelCard;
 use distillate_engine::cost::CostComparison;
+use distillate_engine::devices::DeviceFigures;
 use distillate_engine::metrics::EvalSummary;
 use distillate_engine::report::LatencyReport;
 use distillate_engine::verdict::Verdict;
@@ -23,6 +24,8 @@ pub struct PresentationProps {
     pub cards: Option<(ModelCard, ModelCard)>,
     /// Finished benchmark.
     pub latency: Option<LatencyReport>,
+    /// Other devices' reports of the pair.
+    pub devices: Vec<DeviceFigures>,
     /// Benchmark progress in [0, 1] while one runs.
     pub bench_progress: Option<f64>,
     /// Finished evaluation.
@@ -30,7 +33,7 @@ pub struct PresentationProps {
     /// Evaluation progress (done, total) while one runs.
     pub eval_progress: Option<(usize, usize)>,
     /// Cost at the latency in use, with where that latency came from, or why there is none.
-    pub cost: Result<(CostComparison, &'static str), String>,
+    pub cost: Result<(CostComparison, String), String>,
     /// The verdict, or what is missing.
     pub verdict: Result<Verdict, String>,
     /// Slide shown.
@@ -171,7 +174,7 @@ fn models_slide(props: &PresentationProps, teacher: &str, student: &str) -> Html
 }
 
 fn latency_slide(props: &PresentationProps, teacher: &str, student: &str) -> Html {
-    match (&props.latency, props.bench_progress) {
+    let here = match (&props.latency, props.bench_progress) {
         (Some(l), _) => html! {
             <>
                 <p class="hero"><b>{ format!("−{:.0} %", l.cut * 100.0) }</b><span>{ format!("latency ({:.2}× faster)", l.speedup) }</span></p>
@@ -184,7 +187,16 @@ fn latency_slide(props: &PresentationProps, teacher: &str, student: &str) -> Htm
         },
         (None, Some(p)) => html! { <p class="big-note">{ format!("Measuring… {:.0} %", p * 100.0) }</p> },
         (None, None) => html! { <p class="big-note">{ "Not measured yet — press b to run the benchmark." }</p> },
-    }
+    };
+    let devices = (!props.devices.is_empty()).then(|| {
+        html! {
+            <ul class="device-lines">{ for props.devices.iter().map(|d| html! {
+                <li>{ format!("{}: {} → {} ({:.2}× faster), its own report", d.name(),
+                    ms(d.latency.teacher.median), ms(d.latency.student.median), d.latency.speedup) }</li>
+            }) }</ul>
+        }
+    });
+    html! { <>{ here }{ for devices }</> }
 }
 
 fn accuracy_slide(props: &PresentationProps, teacher: &str, student: &str) -> Html {

@@ -14,6 +14,8 @@ pub struct ScorecardProps {
     pub thresholds: Thresholds,
     /// Thresholds changed.
     pub on_change: Callback<Thresholds>,
+    /// Other devices' verdicts, from their own reports: (device, verdict there).
+    pub devices: Vec<(String, String)>,
 }
 
 const FIELDS: [NumberField<Thresholds>; 8] = [
@@ -49,10 +51,21 @@ pub fn scorecard(props: &ScorecardProps) -> Html {
             </>
         },
     };
+    let devices = (!props.devices.is_empty()).then(|| {
+        html! {
+            <div class="device-verdicts">
+                <h4>{ "On other devices (their own reports and thresholds)" }</h4>
+                <ul>{ for props.devices.iter().map(|(name, verdict)| html! {
+                    <li>{ format!("{name}: {verdict}") }</li>
+                }) }</ul>
+            </div>
+        }
+    });
     html! {
         <section class="scorecard">
             <h2>{ "Readiness" }</h2>
             { body }
+            { for devices }
             <details><summary>{ "thresholds" }</summary><div class="inputs">{ fields }</div></details>
         </section>
     }

@@ -1,0 +1,228 @@
+//! The reducer's tests (state.rs holds the reducer).
+
+use super::*;
+
+use distillate_protocol::{Failure, Task};
+
+#[test]
+fn an_error_keeps_the_loaded_models() {
+    let card = card();
+    let state = loaded_pair(Rc::new(State::default()), 1, &card);
+    let state = state.reduce(Action::Worker(Response::Failed(Failure::new(Task::LoadingModels, "not an ONNX model"))));
+    assert!(state.cards.is_some());
+    assert_eq!(state.errors, vec!["Error while loading the models: not an ONNX model".to_string()]);
+}
+
+fn card() -> ModelCard {
+    distillate_engine::Model::load(&distillate_engine::onnx_build::RandomCnn::default().build())
+        .expect("loads")
+        .card()
+        .clone()
+}
+
+fn loaded_pair(state: Rc<State>, id: u64, card: &ModelCard) -> Rc<State> {
+    state
+        .reduce(Action::PairRequested {
+            id: PairId(id),
+            names: ("T".into(), "S".into()),
+            labels: vec!["a".into(), "b".into()],
+        })
+        .reduce(Action::Worker(Response::Loaded {
+            pair: PairId(id),
+            teacher: card.clone(),
+            student: card.clone(),
+            load_ms: 5.0,
+        }))
+}
+
+fn prediction() -> Prediction {
+    Prediction { top3: vec![(1, 0.9)], latency_ms: 0.5 }
+}
+
+fn with_samples(state: Rc<State>) -> Rc<State> {
+    let set =
+        distillate_engine::idx::LabelledImages { width: 1, height: 1, pixels: vec![0, 0, 0], labels: vec![0, 1, 1] };
+    state.reduce(Action::SamplesParsed(Rc::new(set)))
+}
+
+/// The bug this guards: effects keyed on the cards never fired for a second pair with
+/// the same cards. The pair number tells the two apart, and an answer about the old
+/// pair that arrives late is dropped.
+#[test]
+fn the_same_pair_loaded_twice_is_a_new_pair_and_old_answers_are_dropped() {
+    let card = card();
+    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card);
+    let classified = |pair: u64, index: usize| {
+        Action::Worker(Response::Classified { pair: PairId(pair), index, teacher: prediction(), student: prediction() })
+    };
+    let state = state.reduce(classified(1, 2)).reduce(Action::StartEval(10));
+    assert_eq!(state.predictions.get(&2).map(|p| p.0), Some(1), "label from the page's samples");
+    let state = loaded_pair(state, 2, &card);
+    assert_eq!(state.pair, Some(PairId(2)));
+    assert!(state.predictions.is_empty() && state.eval.is_none(), "measurements of pair 1 are gone");
+    let state = state.reduce(classified(1, 0));
+    assert!(state.predictions.is_empty(), "a late answer about pair 1 is not pair 2's");
+    let state = state.reduce(classified(2, 0));
+    assert_eq!(state.predictions.len(), 1);
+}
+
+#[test]
+fn a_restarted_worker_loading_the_same_pair_keeps_its_measurements() {
+    let card = card();
+    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card)
+        .reduce(Action::Worker(Response::EvalProgress { done: 3, total: 3, summary: None, elapsed_ms: 1.0 }));
+    let state = state.reduce(Action::WorkerCrashed("boom".into())).reduce(Action::Worker(Response::Loaded {
+        pair: PairId(1),
+        teacher: card.clone(),
+        student: card,
+        load_ms: 4.0,
+    }));
+    assert_eq!((state.pair, state.load_ms), (Some(PairId(1)), Some(4.0)));
+    assert!(state.eval.is_some(), "a finished evaluation still describes the same models");
+}
+
+fn manifest() -> Manifest {
+    Manifest::parse(
+        br#"{"title": "T", "teacher": "t", "student": "s", "labels": ["a", "b"],
+            "models": [{"id": "t", "name": "T", "file": "t.onnx"}, {"id": "s", "name": "S", "file": "s.onnx"}]}"#,
+    )
+    .expect("parses")
+}
+
+fn loaded(link: &str) -> Rc<State> {
+    let link = ShareState::from_query(link).expect("parses");
+    Rc::new(State::default())
+        .reduce(Action::LinkOpened(link))
+        .reduce(Action::ManifestLoaded { url: "http://x/demo.json".into(), manifest: manifest() })
+}
+
+#[test]
+fn a_link_restores_settings_over_the_manifest() {
+    let state = loaded("orders_per_day=500&min_agreement=0.9&teacher_ms=12&student_ms=4&view=present&theme=dark");
+    assert_eq!(state.cost.orders_per_day, 500.0);
+    assert_eq!(state.thresholds.min_agreement, 0.9);
+    assert_eq!(state.latency_source, Some(LatencySource::Typed(12.0, 4.0)));
+    assert_eq!((state.view, state.theme), (View::Present, Some(Theme::Dark)));
+    assert!(state.from_link() && state.errors.is_empty());
+    // The address bar then says the same thing back.
+    assert_eq!(
+        ShareState::from_query(&state.share_state().to_query()).expect("parses"),
+        ShareState::from_query(
+            "orders_per_day=500&min_agreement=0.9&teacher_ms=12&student_ms=4&view=present&theme=dark"
+        )
+        .expect("parses")
+    );
+}
+
+#[test]
+fn a_bad_link_setting_is_named_and_the_manifest_values_stay() {
+    let state = loaded("orders_per_day=-1");
+    assert_eq!(state.cost, manifest().cost);
+    assert!(state.errors[0].contains("cost inputs were not used"), "{:?}", state.errors);
+}
+
+#[test]
+fn a_worker_crash_starts_a_new_worker_and_drops_only_the_cut_short_job() {
+    let state = loaded("");
+    let state = state.reduce(Action::StartEval(100)).reduce(Action::WorkerCrashed("boom".into()));
+    assert_eq!(state.worker_generation, 1);
+    assert!(state.eval.is_none());
+    assert!(state.errors[0].contains("boom") && state.errors[0].contains("new one was started"));
+}
+
+#[test]
+fn a_plain_page_has_a_clean_address() {
+    let state = loaded("");
+    assert_eq!(state.share_state().to_query(), "");
+    assert!(!state.from_link());
+}
+
+fn device_report(card: &ModelCard, board: &str, teacher_ms: f64, student_ms: f64) -> Rc<[u8]> {
+    let mut r = Report::new(
+        "T",
+        "2026-12-02T06:00:00Z",
+        Environment {
+            target: "aarch64-linux (native)".into(),
+            host: "Arm Cortex-A76".into(),
+            board: Some(board.into()),
+            ..Default::default()
+        },
+        ModelReport { name: "T".into(), card: card.clone() },
+        ModelReport { name: "S".into(), card: card.clone() },
+        vec!["a".into(), "b".into()],
+    );
+    let samples = AbSamples {
+        a: vec![teacher_ms; 20],
+        b: vec![student_ms; 20],
+        calls_per_sample_a: 1,
+        calls_per_sample_b: 1,
+        warmup_calls: 1,
+        measured_ms: 100.0,
+        clock_resolution_ms: 1e-6,
+    };
+    r.latency = Some(LatencyReport::from_samples(&samples).expect("stats"));
+    Rc::from(r.to_json().into_bytes())
+}
+
+#[test]
+fn device_reports_of_the_loaded_files_stand_beside_the_browser_and_price_the_cost() {
+    let card = card();
+    let state = loaded_pair(Rc::new(State::default()), 1, &card);
+    let state = state.reduce(Action::DeviceReports(vec![
+        ("pi.json".into(), device_report(&card, "Raspberry Pi 5", 4.0, 1.0)),
+        ("graviton.json".into(), device_report(&card, "m7g.large", 2.0, 0.5)),
+    ]));
+    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert_eq!(state.device_names(), ["Raspberry Pi 5 (Arm Cortex-A76)", "m7g.large (Arm Cortex-A76)"]);
+    let state = state.reduce(Action::LatencySource(LatencySource::Device(1)));
+    let (t, s, source) = state.cost_latency().expect("a device's latency");
+    assert_eq!((t, s), (2.0, 0.5));
+    assert_eq!(source.describe(&state.device_names()), "measured on m7g.large (Arm Cortex-A76) (its own report)");
+    let report = state.report(Environment::default(), "now").expect("report");
+    assert_eq!(report.devices.len(), 2);
+    assert_eq!(report.cost.as_ref().map(|c| c.teacher.latency_ms), Some(2.0));
+    // Removing the first keeps the cost on the same device, which moves up.
+    let state = state.reduce(Action::RemoveDevice(0));
+    assert_eq!(state.latency_source, Some(LatencySource::Device(0)));
+    assert_eq!(state.cost_latency().map(|(t, _, _)| t), Some(2.0));
+    let state = state.reduce(Action::RemoveDevice(0));
+    assert_eq!((state.devices.len(), state.latency_source), (0, None));
+}
+
+#[test]
+fn a_report_of_other_files_or_broken_bytes_is_refused_and_changes_nothing() {
+    let card = card();
+    let state = loaded_pair(Rc::new(State::default()), 1, &card)
+        .reduce(Action::DeviceReports(vec![("pi.json".into(), device_report(&card, "Pi", 4.0, 1.0))]));
+    let mut other = card.clone();
+    other.sha256 = Some("0".repeat(64));
+    let before = state.devices.clone();
+    let state = state.reduce(Action::DeviceReports(vec![
+        ("other.json".into(), device_report(&other, "Pi", 4.0, 1.0)),
+        ("broken.json".into(), Rc::from(&b"{\"version\": 1"[..])),
+    ]));
+    assert_eq!(state.devices, before);
+    assert_eq!(state.errors.len(), 2, "{:?}", state.errors);
+    assert!(state.errors[0].contains("other.json measured another teacher"), "{:?}", state.errors);
+    assert!(state.errors[1].contains("broken.json: "), "{:?}", state.errors);
+}
+
+#[test]
+fn another_pair_sets_its_predecessors_device_reports_aside() {
+    let card = card();
+    let state = loaded_pair(Rc::new(State::default()), 1, &card)
+        .reduce(Action::DeviceReports(vec![("pi.json".into(), device_report(&card, "Pi", 4.0, 1.0))]))
+        .reduce(Action::LatencySource(LatencySource::Device(0)));
+    // The same files again (the demo loaded twice) keep their reports.
+    let state = loaded_pair(state, 2, &card);
+    assert_eq!(state.devices.len(), 1);
+    let mut other = card.clone();
+    other.sha256 = Some("0".repeat(64));
+    let state = loaded_pair(state, 3, &other);
+    assert!(state.devices.is_empty() && state.latency_source.is_none());
+    assert!(state.errors[0].contains("set aside") && state.errors[0].contains("pi.json"), "{:?}", state.errors);
+    // Without a pair there is nothing to match a report to.
+    let state = Rc::new(State::default())
+        .reduce(Action::DeviceReports(vec![("pi.json".into(), device_report(&card, "Pi", 4.0, 1.0))]));
+    assert!(state.devices.is_empty() && state.errors[0].contains("Load the models first"));
+}
