@@ -1,7 +1,7 @@
 //! The root component: loads the manifest, talks to the worker, lays out the panels.
 
 use distillate_engine::bench::{BenchConfig, Phase};
-use distillate_engine::cost::compare;
+use distillate_engine::cost::compare_with_energy;
 use distillate_engine::idx::LabelledImages;
 use distillate_engine::report::Environment;
 use distillate_engine::scorecard::scorecard_svg;
@@ -266,7 +266,7 @@ pub fn app() -> Html {
         let running_eval = state.eval.as_ref().filter(|e| !e.finished()).map(|e| (e.done, e.total));
         let finished_eval = state.eval.as_ref().filter(|e| e.finished()).and_then(|e| e.summary.clone());
         let cost = match state.cost_latency() {
-            Some((t, s, source)) => compare(&state.cost, t, s)
+            Some((t, s, source)) => compare_with_energy(&state.cost, t, s, state.cost_energy())
                 .map(|c| (c, source.describe(&state.device_names())))
                 .map_err(|e| e.to_string()),
             None => Err("No latency yet — press b to run the benchmark, or type a target-device latency in the cost panel.".into()),
@@ -341,7 +341,7 @@ pub fn app() -> Html {
             <ThroughputPanel status={state.throughput.clone()} workers={pool_workers} on_run={on_throughput} {ready} />
             <div class="grid">
                 <CostPanel inputs={state.cost.clone()} latency={state.cost_latency()} on_change={on_cost} {on_latency}
-                    devices={state.device_names()} />
+                    devices={state.device_names()} energy={state.cost_energy()} />
                 <Scorecard verdict={verdict.clone()} thresholds={state.thresholds.clone()} on_change={on_thresholds}
                     devices={device_verdicts} />
             </div>

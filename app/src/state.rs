@@ -159,6 +159,15 @@ impl State {
         }
     }
 
+    /// Energy per inference (teacher J, student J) for the cost, where the latency in use
+    /// comes from a device that measured it.
+    pub fn cost_energy(&self) -> Option<(f64, f64)> {
+        match self.latency_source {
+            Some(LatencySource::Device(i)) => self.devices.get(i)?.energy.as_ref().map(|e| (e.teacher_j, e.student_j)),
+            _ => None,
+        }
+    }
+
     /// The imported devices' names, in order.
     pub fn device_names(&self) -> Vec<String> {
         self.devices.iter().map(DeviceFigures::name).collect()

@@ -122,6 +122,10 @@ pub struct BenchArgs {
     /// Directory for report.json and report.md.
     #[arg(long, default_value = "distillate-report")]
     pub out: PathBuf,
+    /// Where the energy counters are (Linux powercap); without a readable one the report
+    /// says energy was not measured.
+    #[arg(long, default_value = "/sys/class/powercap")]
+    pub powercap: PathBuf,
 }
 
 /// Where the models and data come from, checked.
@@ -145,6 +149,7 @@ pub struct BenchPlan {
     pub limit: Option<usize>,
     pub quick: bool,
     pub out: PathBuf,
+    pub powercap: PathBuf,
 }
 
 impl BenchArgs {
@@ -166,7 +171,7 @@ impl BenchArgs {
         if self.limit == Some(0) {
             bail!("--limit must be at least 1");
         }
-        Ok(BenchPlan { source, limit: self.limit, quick: self.quick, out: self.out })
+        Ok(BenchPlan { source, limit: self.limit, quick: self.quick, out: self.out, powercap: self.powercap })
     }
 }
 

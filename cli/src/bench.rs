@@ -80,6 +80,19 @@ pub fn run(plan: &BenchPlan) -> anyhow::Result<()> {
     );
     report.latency = Some(LatencyReport::from_samples(&samples)?);
     report.evaluation = Some(evaluation);
+    report.energy = match crate::energy::find(&plan.powercap) {
+        Ok(counter) => {
+            let seconds = if plan.quick { 0.3 } else { 2.0 };
+            eprintln!("measuring energy with {} (idle, then each model alone for {seconds} s)…", counter.name);
+            Some(counter.measure(seconds, &mut || Ok(teacher.run_current().map(|_| ())?), &mut || {
+                Ok(student.run_current().map(|_| ())?)
+            })?)
+        }
+        Err(why) => {
+            eprintln!("energy: not measured on this device — {why}");
+            None
+        }
+    };
     report.derive(&setup.cost, &setup.thresholds)?;
 
     let markdown = report.to_markdown();

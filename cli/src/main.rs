@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod data;
 mod device;
+mod energy;
 mod inspect;
 mod load;
 

@@ -130,6 +130,43 @@ fn bench_with_a_manifest_writes_json_and_markdown_reports() {
 }
 
 #[test]
+fn bench_reports_energy_where_a_counter_is_readable_and_says_so_where_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = write_demo(dir.path());
+    let powercap = dir.path().join("powercap");
+    let run = |name: &str| {
+        let out_dir = dir.path().join(name);
+        let out = distillate(&[
+            "bench",
+            "--manifest",
+            &manifest,
+            "--quick",
+            "--limit",
+            "5",
+            "--powercap",
+            &powercap.to_string_lossy(),
+            "--out",
+            &out_dir.to_string_lossy(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let json = std::fs::read(out_dir.join("report.json")).expect("json written");
+        (distillate_engine::Report::from_json(&json).expect("parses"), stderr(&out))
+    };
+    let (report, log) = run("none");
+    assert!(report.energy.is_none() && log.contains("energy: not measured on this device"), "{log}");
+    assert!(report.to_markdown().contains("Energy: not measured on this device"));
+    // A package counter (this one never moves: 0 J above idle, but read and reported).
+    let zone = powercap.join("intel-rapl:0");
+    std::fs::create_dir_all(&zone).expect("mkdir");
+    std::fs::write(zone.join("name"), "package-0\n").expect("write");
+    std::fs::write(zone.join("energy_uj"), "12345\n").expect("write");
+    let (report, _) = run("counted");
+    let energy = report.energy.as_ref().expect("measured");
+    assert_eq!((energy.source.as_str(), energy.teacher_j, energy.student_j), ("intel-rapl:0 (package-0)", 0.0, 0.0));
+    assert_eq!(report.cost.as_ref().and_then(|c| c.student.energy_j_per_inference), Some(0.0));
+}
+
+#[test]
 fn bench_with_files_accepts_different_input_shapes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let teacher = write_model(dir.path(), "t.onnx", RandomCnn { filters: 8, ..Default::default() });

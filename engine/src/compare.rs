@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::energy::EnergyReport;
 use crate::error::{Error, Result};
 use crate::report::{ModelReport, Report};
 
@@ -49,7 +50,7 @@ pub fn compare_markdown(reports: &[(String, Report)]) -> Result<String> {
         let verdict = r.verdict.as_ref().map_or("—".into(), crate::verdict::Verdict::summary);
         let _ = writeln!(
             md,
-            "| {} | {} · {} | {} | {} | {} | {} | {} | {} | {} | not measured | {verdict} |",
+            "| {} | {} · {} | {} | {} | {} | {} | {} | {} | {} | {} | {verdict} |",
             label.replace('|', "\\|"),
             r.environment.target,
             r.environment.describe().replace('|', "\\|"),
@@ -60,6 +61,7 @@ pub fn compare_markdown(reports: &[(String, Report)]) -> Result<String> {
             num(eval.map(|e| e.delta_points), 2),
             eval.map_or("—".into(), |e| format!("{:.2} %", e.agreement * 100.0)),
             num(r.cost.as_ref().map(|c| c.saving_per_order), 4),
+            r.energy.as_ref().map_or("not measured".into(), EnergyReport::summary),
         );
     }
     Ok(md)

@@ -7,13 +7,16 @@
 //! inference time     t   = n × L                                  (s per order)
 //! robot cost         r   = t × critical-path share × robot $/h ÷ 3600
 //! compute cost       c   = t × compute $/core-hour ÷ 3600         (one core per inference)
-//! cost per order         = r + c
+//! energy cost        e   = n × J/inference × energy $/kWh ÷ 3 600 000   (where measured)
+//! cost per order         = r + c + e
 //! saving per order       = cost(teacher) − cost(student)
 //! saving per year        = saving per order × orders/day × operating days/year
 //! ```
 //!
 //! The critical-path share is the part of inference time the robot actually waits for
 //! (1.0: it stands still while the model runs; 0.0: inference overlaps with motion).
+//! Energy enters only where the device measured it (a powercap counter, see
+//! [`crate::energy`]): a browser cannot, so its cost has no energy term.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +46,9 @@ pub struct CostInputs {
     /// Busiest hour's rate over the day's average: what the hardware must sustain.
     #[serde(default = "default_peak_factor")]
     pub peak_factor: f64,
+    /// Electricity price per kWh, applied to the energy a device measured per inference.
+    #[serde(default)]
+    pub energy_price_per_kwh: f64,
 }
 
 fn default_operating_hours() -> f64 {
@@ -74,6 +80,7 @@ impl CostInputs {
             operating_days_per_year: 365.0,
             operating_hours_per_day: 20.0,
             peak_factor: 2.0,
+            energy_price_per_kwh: 0.15,
         }
     }
 
@@ -89,12 +96,13 @@ impl CostInputs {
             operating_days_per_year: 300.0,
             operating_hours_per_day: 10.0,
             peak_factor: 3.0,
+            energy_price_per_kwh: 0.25,
         }
     }
 
     /// Refuses NaN, infinities, negatives and values past any real operation.
     pub fn check(&self) -> Result<()> {
-        let fields: [(&str, f64, f64); 9] = [
+        let fields: [(&str, f64, f64); 10] = [
             ("orders per day", self.orders_per_day, 1e9),
             ("items per order", self.items_per_order, 1e5),
             ("inferences per item", self.inferences_per_item, 1e4),
@@ -104,6 +112,7 @@ impl CostInputs {
             ("operating days per year", self.operating_days_per_year, 366.0),
             ("operating hours per day", self.operating_hours_per_day, 24.0),
             ("peak factor", self.peak_factor, 1e3),
+            ("energy price per kWh", self.energy_price_per_kwh, 1e3),
         ];
         for (name, value, max) in fields {
             if !value.is_finite() {
@@ -141,6 +150,12 @@ pub struct ModelCost {
     pub robot_cost_per_order: f64,
     /// Compute cost per order.
     pub compute_cost_per_order: f64,
+    /// Energy per inference the device measured, J (none where it cannot measure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_j_per_inference: Option<f64>,
+    /// Electricity cost per order (0 without a measured energy).
+    #[serde(default)]
+    pub energy_cost_per_order: f64,
     /// Total cost per order.
     pub cost_per_order: f64,
     /// Total cost per year.
@@ -164,31 +179,49 @@ pub struct CostComparison {
     pub saving_share: f64,
 }
 
-/// Costs of one model at `latency_ms` per inference.
-pub fn model_cost(inputs: &CostInputs, latency_ms: f64) -> Result<ModelCost> {
+/// Costs of one model at `latency_ms` per inference, and `energy_j` per inference where
+/// the device measured it.
+pub fn model_cost(inputs: &CostInputs, latency_ms: f64, energy_j: Option<f64>) -> Result<ModelCost> {
     inputs.check()?;
     if !latency_ms.is_finite() || latency_ms < 0.0 {
         return Err(Error::Input(format!("latency must be a non-negative number of ms (got {latency_ms})")));
+    }
+    if let Some(j) = energy_j.filter(|j| !j.is_finite() || *j < 0.0) {
+        return Err(Error::Input(format!("energy must be a non-negative number of joules (got {j})")));
     }
     let inferences = inputs.items_per_order * inputs.inferences_per_item;
     let seconds = inferences * latency_ms / 1000.0;
     let robot = seconds * inputs.critical_path_share * inputs.robot_cost_per_hour / 3600.0;
     let compute = seconds * inputs.compute_cost_per_core_hour / 3600.0;
-    let per_order = robot + compute;
+    let energy = energy_j.map_or(0.0, |j| inferences * j * inputs.energy_price_per_kwh / 3.6e6);
+    let per_order = robot + compute + energy;
     Ok(ModelCost {
         latency_ms,
         inference_seconds_per_order: seconds,
         robot_cost_per_order: robot,
         compute_cost_per_order: compute,
+        energy_j_per_inference: energy_j,
+        energy_cost_per_order: energy,
         cost_per_order: per_order,
         cost_per_year: per_order * inputs.orders_per_day * inputs.operating_days_per_year,
     })
 }
 
-/// Teacher and student costs and the saving.
+/// Teacher and student costs and the saving, from latency alone.
 pub fn compare(inputs: &CostInputs, teacher_ms: f64, student_ms: f64) -> Result<CostComparison> {
-    let teacher = model_cost(inputs, teacher_ms)?;
-    let student = model_cost(inputs, student_ms)?;
+    compare_with_energy(inputs, teacher_ms, student_ms, None)
+}
+
+/// Teacher and student costs and the saving, with the energy per inference (teacher J,
+/// student J) where the device measured it.
+pub fn compare_with_energy(
+    inputs: &CostInputs,
+    teacher_ms: f64,
+    student_ms: f64,
+    energy_j: Option<(f64, f64)>,
+) -> Result<CostComparison> {
+    let teacher = model_cost(inputs, teacher_ms, energy_j.map(|e| e.0))?;
+    let student = model_cost(inputs, student_ms, energy_j.map(|e| e.1))?;
     let saving_per_order = teacher.cost_per_order - student.cost_per_order;
     Ok(CostComparison {
         inputs: inputs.clone(),
@@ -232,7 +265,7 @@ mod tests {
     #[test]
     fn off_critical_path_leaves_only_compute() {
         let inputs = CostInputs { critical_path_share: 0.0, ..CostInputs::mission() };
-        let c = model_cost(&inputs, 100.0).expect("valid");
+        let c = model_cost(&inputs, 100.0, None).expect("valid");
         assert_eq!(c.robot_cost_per_order, 0.0);
         assert!(close(c.cost_per_order, 0.6 * 0.05 / 3600.0));
     }
@@ -273,7 +306,23 @@ mod tests {
         let old = r#"{"orders_per_day": 10, "items_per_order": 1, "inferences_per_item": 1, "robot_cost_per_hour": 1,
             "critical_path_share": 1, "compute_cost_per_core_hour": 0.1, "operating_days_per_year": 300}"#;
         let read: CostInputs = serde_json::from_str(old).expect("reads");
-        assert_eq!((read.operating_hours_per_day, read.peak_factor), (20.0, 2.0));
+        assert_eq!((read.operating_hours_per_day, read.peak_factor, read.energy_price_per_kwh), (20.0, 2.0, 0.0));
+    }
+
+    #[test]
+    fn measured_energy_adds_its_price_and_unmeasured_adds_nothing() {
+        // 6 inferences an order at 2 mJ (teacher) and 0.5 mJ (student), 0.15 per kWh.
+        let inputs = CostInputs::mission();
+        let with = compare_with_energy(&inputs, 112.0, 78.0, Some((2e-3, 0.5e-3))).expect("valid");
+        let without = compare(&inputs, 112.0, 78.0).expect("valid");
+        assert!(close(with.teacher.energy_cost_per_order, 6.0 * 2e-3 * 0.15 / 3.6e6));
+        assert!(close(
+            with.teacher.cost_per_order - without.teacher.cost_per_order,
+            with.teacher.energy_cost_per_order
+        ));
+        assert!(close(with.saving_per_order - without.saving_per_order, 6.0 * 1.5e-3 * 0.15 / 3.6e6));
+        assert_eq!((without.student.energy_j_per_inference, without.student.energy_cost_per_order), (None, 0.0));
+        assert!(compare_with_energy(&inputs, 112.0, 78.0, Some((f64::NAN, 0.0))).is_err());
     }
 
     proptest! {

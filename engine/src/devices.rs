@@ -7,9 +7,12 @@
 //! is matched by the SHA-256 of both models' files (its cards carry them). Close is not the
 //! same: a retrained student has the same shapes, parameters and MACs and other numbers.
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 
 use crate::card::ModelCard;
+use crate::energy::EnergyReport;
 use crate::error::{Error, Result};
 use crate::report::{Environment, LatencyReport, Report};
 use crate::verdict::{ComputeDemand, Verdict};
@@ -36,6 +39,9 @@ pub struct DeviceFigures {
     /// That device's FLOP/s ceiling against the peak rate, as it measured it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<ComputeDemand>,
+    /// Its energy per inference, where it could measure it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<EnergyReport>,
 }
 
 impl DeviceFigures {
@@ -75,6 +81,7 @@ impl DeviceFigures {
             latency,
             verdict: report.verdict,
             compute: report.compute,
+            energy: report.energy,
         })
     }
 
@@ -118,6 +125,35 @@ pub fn add(devices: &mut Vec<DeviceFigures>, figures: DeviceFigures) -> Result<(
     }
     devices.push(figures);
     Ok(())
+}
+
+/// The export's section for `devices` (empty without any): one table row per device.
+pub fn markdown(devices: &[DeviceFigures]) -> String {
+    if devices.is_empty() {
+        return String::new();
+    }
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut md = String::from("\n## Other devices (from their own reports of these files)\n\n");
+    md.push_str(
+        "| device | report | teacher ms | student ms | speed-up | student / s | energy / inference | verdict there |\n",
+    );
+    md.push_str("|---|---|---:|---:|---:|---:|---|---|\n");
+    for d in devices {
+        let _ = writeln!(
+            md,
+            "| {} | {} ({}) | {:.3} | {:.3} | {:.2} | {:.0} | {} | {} |",
+            cell(&d.environment.describe()),
+            cell(&d.label),
+            d.created,
+            d.latency.teacher.median,
+            d.latency.student.median,
+            d.latency.speedup,
+            d.student_per_second(),
+            d.energy.as_ref().map_or("not measured".into(), EnergyReport::summary),
+            d.verdict_label()
+        );
+    }
+    md
 }
 
 fn short(hash: &str) -> &str {
@@ -216,7 +252,7 @@ mod tests {
         ours.devices.push(d);
         let md = ours.to_markdown();
         assert!(md.contains("## Other devices"), "{md}");
-        assert!(md.contains("| Arm Cortex-A76 · Raspberry Pi 5 Model B | pi.json (2026-11-28T00:00:00Z) | 112.000 | 78.000 | 1.44 | 13 |"), "{md}");
+        assert!(md.contains("| Arm Cortex-A76 · Raspberry Pi 5 Model B | pi.json (2026-11-28T00:00:00Z) | 112.000 | 78.000 | 1.44 | 13 | not measured |"), "{md}");
         assert!(
             md.contains("Priced at the median latencies measured on Raspberry Pi 5 Model B (Arm Cortex-A76)"),
             "{md}"

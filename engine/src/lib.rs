@@ -20,6 +20,7 @@ pub mod card;
 pub mod compare;
 pub mod cost;
 pub mod devices;
+pub mod energy;
 pub mod error;
 pub mod idx;
 pub mod limits;

@@ -1,6 +1,6 @@
 //! The cost model: inputs, presets, the formula, and the saving.
 
-use distillate_engine::cost::{CostInputs, compare};
+use distillate_engine::cost::{CostInputs, compare_with_energy};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -22,9 +22,11 @@ pub struct CostPanelProps {
     pub on_latency: Callback<LatencySource>,
     /// Names of the imported device reports, which can price the cost too.
     pub devices: Vec<String>,
+    /// Energy per inference (teacher J, student J), where the latency's device measured it.
+    pub energy: Option<(f64, f64)>,
 }
 
-const FIELDS: [NumberField<CostInputs>; 9] = [
+const FIELDS: [NumberField<CostInputs>; 10] = [
     ("orders / day", |c| c.orders_per_day, |c, v| c.orders_per_day = v),
     ("items / order", |c| c.items_per_order, |c, v| c.items_per_order = v),
     ("inferences / item", |c| c.inferences_per_item, |c, v| c.inferences_per_item = v),
@@ -38,6 +40,11 @@ const FIELDS: [NumberField<CostInputs>; 9] = [
     ("operating days / year", |c| c.operating_days_per_year, |c, v| c.operating_days_per_year = v),
     ("operating hours / day", |c| c.operating_hours_per_day, |c, v| c.operating_hours_per_day = v),
     ("peak hour / average (sizes the compute ceiling check)", |c| c.peak_factor, |c, v| c.peak_factor = v),
+    (
+        "energy price / kWh (where a device report measured energy; browsers cannot)",
+        |c| c.energy_price_per_kwh,
+        |c, v| c.energy_price_per_kwh = v,
+    ),
 ];
 
 /// The cost panel.
@@ -69,7 +76,7 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
         (Ok(()), None) => {
             html! { <p class="note">{ "Run the benchmark, or type the latencies of your target device." }</p> }
         }
-        (Ok(()), Some((t, s, source))) => match compare(&props.inputs, t, s) {
+        (Ok(()), Some((t, s, source))) => match compare_with_energy(&props.inputs, t, s, props.energy) {
             Err(e) => html! { <p class="error">{ e.to_string() }</p> },
             Ok(c) => html! {
                 <>

@@ -78,7 +78,7 @@ pub fn devices(props: &DevicesProps) -> Html {
                 <th>{ "this browser" }</th><td>{ "now" }</td>
                 <td>{ ms(l.teacher.median) }</td><td>{ ms(l.student.median) }</td>
                 <td>{ format!("{:.2}×", l.speedup) }</td><td>{ format!("{:.0}", 1e3 / l.student.median) }</td>
-                <td>{ "see Readiness" }</td><td></td>
+                <td>{ "not measurable" }</td><td>{ "see Readiness" }</td><td></td>
             </tr>
         }
     });
@@ -92,6 +92,8 @@ pub fn devices(props: &DevicesProps) -> Html {
                 <td title={d.created.clone()}>{ &d.label }</td>
                 <td>{ ms(d.latency.teacher.median) }</td><td>{ ms(d.latency.student.median) }</td>
                 <td>{ format!("{:.2}×", d.latency.speedup) }</td><td>{ format!("{:.0}", d.student_per_second()) }</td>
+                <td title={d.energy.as_ref().map(|e| e.source.clone()).unwrap_or_default()}>
+                    { d.energy.as_ref().map_or("not measured".into(), |e| e.summary()) }</td>
                 <td>{ d.verdict_label() }</td>
                 <td class="actions">
                     <button onclick={price} disabled={pricing} aria-pressed={pricing.to_string()}>
@@ -105,9 +107,9 @@ pub fn devices(props: &DevicesProps) -> Html {
         <section class="devices" ondrop={on_drop} ondragover={on_over}>
             <h2>{ "Other devices" }</h2>
             <p class="note">{ "The latency on the device that will run the model: measure this pair there with " }
-                <code>{ "distillate bench --manifest static/demo.json --json device.json" }</code>
+                <code>{ "distillate bench --manifest static/demo.json --out pi5" }</code>
                 { " (an aarch64 build for a Raspberry Pi or a Graviton instance: " }<code>{ "scripts/cross aarch64" }</code>
-                { ") and add the report here. It must have measured these very files (SHA-256); it stays in this browser." }</p>
+                { ") and add its pi5/report.json here. It must have measured these very files (SHA-256); it stays in this browser." }</p>
             <label class="file">{ "add device reports (.json)" }
                 <input type="file" accept=".json,application/json" multiple=true disabled={!props.ready} onchange={on_pick} />
             </label>
@@ -115,7 +117,8 @@ pub fn devices(props: &DevicesProps) -> Html {
                 <div class="scroll">
                     <table class="stats">
                         <tr><th>{ "device" }</th><th>{ "report" }</th><th>{ "teacher ms" }</th><th>{ "student ms" }</th>
-                            <th>{ "speed-up" }</th><th>{ "student / s" }</th><th>{ "verdict there" }</th><th></th></tr>
+                            <th>{ "speed-up" }</th><th>{ "student / s" }</th><th>{ "energy / inference" }</th>
+                            <th>{ "verdict there" }</th><th></th></tr>
                         { for browser_row }
                         { for rows }
                     </table>

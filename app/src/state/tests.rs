@@ -226,3 +226,25 @@ fn another_pair_sets_its_predecessors_device_reports_aside() {
         .reduce(Action::DeviceReports(vec![("pi.json".into(), device_report(&card, "Pi", 4.0, 1.0))]));
     assert!(state.devices.is_empty() && state.errors[0].contains("Load the models first"));
 }
+
+#[test]
+fn a_device_that_measured_energy_adds_it_to_the_cost_it_prices() {
+    let card = card();
+    let mut report: Report = serde_json::from_slice(&device_report(&card, "Pi", 4.0, 1.0)).expect("json");
+    report.energy = Some(distillate_engine::energy::EnergyReport {
+        source: "intel-rapl:0 (package-0)".into(),
+        idle_watts: 3.0,
+        teacher_j: 2e-3,
+        student_j: 0.5e-3,
+        seconds_per_model: 2.0,
+    });
+    let state = loaded_pair(Rc::new(State::default()), 1, &card)
+        .reduce(Action::DeviceReports(vec![("pi.json".into(), Rc::from(report.to_json().into_bytes()))]));
+    assert_eq!(state.cost_energy(), None, "this browser's latency has no energy");
+    let state = state.reduce(Action::LatencySource(LatencySource::Device(0)));
+    assert_eq!(state.cost_energy(), Some((2e-3, 0.5e-3)));
+    let exported = state.report(Environment::default(), "now").expect("report");
+    let cost = exported.cost.expect("cost");
+    assert_eq!(cost.student.energy_j_per_inference, Some(0.5e-3));
+    assert!(cost.student.energy_cost_per_order > 0.0);
+}
