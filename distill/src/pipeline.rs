@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::choice::{Candidate, StudentVerdict, choose};
-use crate::config::{PipelineConfig, TrainConfig};
+use crate::config::{KdConfig, PipelineConfig, StudentSpec, TrainConfig};
 use crate::data::{CLASS_NAMES, Dataset};
 use crate::export::{Exporter, Trained, evaluate, native_latency, preprocess_spec, tract_logits};
 use crate::model::Arch;
@@ -173,6 +173,7 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
             objective: &Objective::CrossEntropy,
             train: &data.train,
             val: &data.val,
+            val_teacher: None,
             seed: config.seed,
             log_prefix: "teacher",
         };
@@ -211,56 +212,70 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
         Ok(())
     };
 
+    let rungs: Vec<Rung<'_>> =
+        (0..config.students.len()).map(|i| Rung::new(config, i, &data_key, &teacher_hash)).collect();
     let mut soft: Option<SoftTargets> = None;
     let mut ladder = Vec::new();
-    for (i, spec) in config.students.iter().enumerate() {
-        let arch = Arch { stages: spec.stages.clone(), classes };
-        let id = format!("student-{}", spec.name);
-        let seed = config.seed + 1 + i as u64;
-        let loss = json!({ "distillation": config.kd, "teacher": teacher_hash });
-        let student_key = key(&arch, &config.student, seed, &data_key, loss);
-        let mut card = stage(out, &id, student_key, &options.rebuild, |record| {
-            if soft.is_none() {
-                let s = &config.student;
-                soft = Some(SoftTargets::compute_or_load(
-                    &teacher_bytes,
-                    &data.train,
-                    s.max_shift,
-                    s.hflip,
-                    &options.cache_dir,
-                    options.threads,
-                )?);
-                laps.mark("teacher soft targets (every view)");
-            }
-            let targets = soft.as_ref().context("soft targets")?;
-            let objective = Objective::Distill(targets, config.kd.clone());
-            let job = Job {
-                arch: &arch,
-                config: &config.student,
-                objective: &objective,
-                train: &data.train,
-                val: &data.val,
-                seed,
-                log_prefix: &id,
-            };
-            let (model, log) = train(&job)?;
-            let trained = Trained {
-                id: &id,
-                name: format!("Student {} (distilled)", spec.name),
-                role: Role::Student,
-                arch: &arch,
-                model: &model,
-                log,
-                config: &config.student,
-                kd: Some(&config.kd),
-                seed,
-            };
-            Ok(vec![exporter.export(trained, record)?])
-        })?
+    for rung in &rungs {
+        let needs_training = cached(out, &rung.id, &rung.key, &options.rebuild).is_none();
+        if needs_training && soft.is_none() {
+            let s = &config.student;
+            soft = Some(SoftTargets::compute_or_load(
+                &teacher_bytes,
+                &data.train,
+                s.max_shift,
+                s.hflip,
+                &options.cache_dir,
+                options.threads,
+            )?);
+            laps.mark("teacher soft targets (every view)");
+        }
+        let student = || {
+            stage(out, &rung.id, rung.key.clone(), &options.rebuild, |record| {
+                let targets = soft.as_ref().context("soft targets")?;
+                let objective = Objective::Distill(targets, rung.kd.clone());
+                let job = Job {
+                    arch: &rung.arch,
+                    config: rung.train,
+                    objective: &objective,
+                    train: &data.train,
+                    val: &data.val,
+                    val_teacher: Some(&teacher_val),
+                    seed: rung.seed,
+                    log_prefix: &rung.id,
+                };
+                let (model, log) = train(&job)?;
+                let trained = Trained {
+                    id: &rung.id,
+                    name: format!("Student {} (distilled)", rung.spec.name),
+                    role: Role::Student,
+                    arch: &rung.arch,
+                    model: &model,
+                    log,
+                    config: rung.train,
+                    kd: Some(rung.kd),
+                    seed: rung.seed,
+                };
+                Ok(vec![exporter.export(trained, record)?])
+            })
+        };
+        let beside = needs_training && config.baseline_beside.as_ref() == Some(&rung.spec.name);
+        let mut card = if beside {
+            // The baseline's cards are written as its stage ends; the baselines step after
+            // the choice reuses them if this rung is chosen.
+            std::thread::scope(|s| {
+                let baseline = s.spawn(|| baselines(config, options, &exporter, rung, &teacher_val));
+                let card = student();
+                baseline.join().map_err(|_| anyhow::anyhow!("{}: the baseline's thread panicked", rung.id))??;
+                card
+            })?
+        } else {
+            student()?
+        }
         .remove(0);
         measure(&mut card, &mut teacher_latencies)?;
         ladder.push(card);
-        laps.mark(&id);
+        laps.mark(&if beside { format!("{} (and its baseline beside it)", rung.id) } else { rung.id.clone() });
     }
 
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -277,8 +292,7 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
     eprintln!("chosen: {}", choice.reason);
     laps.mark("choice");
 
-    let mut baseline_cards =
-        baselines(config, out, options, &exporter, &ladder[choice.index], choice.index, &data_key, &teacher_hash)?;
+    let mut baseline_cards = baselines(config, options, &exporter, &rungs[choice.index], &teacher_val)?;
     for card in &mut baseline_cards {
         measure(card, &mut teacher_latencies)?;
     }
@@ -325,29 +339,51 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
     Ok(summary)
 }
 
-/// The chosen architecture trained with cross-entropy only, with the student's seed (the
-/// only difference is the loss): with the full-length baseline, one run gives both its
-/// last weights and the checkpoint the early-stop rule keeps from the same run.
-#[allow(clippy::too_many_arguments)]
+/// One rung of the ladder with everything its stages depend on.
+struct Rung<'a> {
+    spec: &'a StudentSpec,
+    id: String,
+    arch: Arch,
+    /// A student's seed follows its place on the ladder; its baseline shares it.
+    seed: u64,
+    train: &'a TrainConfig,
+    kd: &'a KdConfig,
+    /// The student stage's cache key.
+    key: serde_json::Value,
+    data_key: &'a serde_json::Value,
+    teacher_hash: &'a str,
+}
+
+impl<'a> Rung<'a> {
+    fn new(config: &'a PipelineConfig, i: usize, data_key: &'a serde_json::Value, teacher_hash: &'a str) -> Self {
+        let spec = &config.students[i];
+        let arch = Arch { stages: spec.stages.clone(), classes: CLASS_NAMES.len() };
+        let (train, kd) = (spec.train_config(config), spec.kd_config(config));
+        let seed = config.seed + 1 + i as u64;
+        let loss = json!({ "distillation": kd, "teacher": teacher_hash });
+        let key = key(&arch, train, seed, data_key, loss);
+        Rung { spec, id: format!("student-{}", spec.name), arch, seed, train, kd, key, data_key, teacher_hash }
+    }
+}
+
+/// A rung's architecture trained with cross-entropy only, with the student's seed and
+/// schedule (the only difference is the loss): with the full-length baseline, one run gives
+/// both its last weights and the checkpoint the early-stop rule keeps from the same run.
 fn baselines(
     config: &PipelineConfig,
-    out: &Path,
     options: &Options,
     exporter: &Exporter<'_>,
-    chosen: &TrainingCard,
-    chosen_index: usize,
-    data_key: &serde_json::Value,
-    teacher_hash: &str,
+    rung: &Rung<'_>,
+    teacher_val: &[f32],
 ) -> anyhow::Result<Vec<TrainingCard>> {
-    let spec = &config.students[chosen_index];
-    let arch = chosen.arch.clone();
-    let seed = chosen.seed;
-    let full_config = TrainConfig { restore_best: false, ..config.student.clone() };
+    let out = exporter.out;
+    let (spec, arch, seed) = (rung.spec, &rung.arch, rung.seed);
+    let full_config = TrainConfig { restore_best: false, ..rung.train.clone() };
     let early_id = format!("baseline-{}", spec.name);
     let full_id = format!("baseline-{}-full", spec.name);
-    let loss = |rule: &str| json!({ "cross_entropy": rule, "scored_against": teacher_hash });
-    let early_key = key(&arch, &config.student, seed, data_key, loss("early_stop_rule"));
-    let full_key = key(&arch, &full_config, seed, data_key, loss("last_weights"));
+    let loss = |rule: &str| json!({ "cross_entropy": rule, "scored_against": rung.teacher_hash });
+    let early_key = key(arch, rung.train, seed, rung.data_key, loss("early_stop_rule"));
+    let full_key = key(arch, &full_config, seed, rung.data_key, loss("last_weights"));
     let wanted = if config.full_length_baseline { 2 } else { 1 };
     let reused: Vec<TrainingCard> = [(&early_id, &early_key), (&full_id, &full_key)]
         .into_iter()
@@ -360,11 +396,12 @@ fn baselines(
     }
     stage(out, &early_id, early_key.clone(), &Rebuild::All, |record| {
         let job = Job {
-            arch: &arch,
-            config: &config.student,
+            arch,
+            config: rung.train,
             objective: &Objective::CrossEntropy,
             train: &exporter.data.train,
             val: &exporter.data.val,
+            val_teacher: Some(teacher_val),
             seed,
             log_prefix: &early_id,
         };
@@ -372,11 +409,11 @@ fn baselines(
             let (full, early) =
                 train_last_and_early_stopped(&Job { config: &full_config, log_prefix: &full_id, ..job })?;
             vec![
-                (&early_id, "cross-entropy only", &config.student, early, early_key.clone()),
+                (&early_id, "cross-entropy only", rung.train, early, early_key.clone()),
                 (&full_id, "cross-entropy, every epoch", &full_config, full, full_key.clone()),
             ]
         } else {
-            vec![(&early_id, "cross-entropy only", &config.student, train(&job)?, early_key.clone())]
+            vec![(&early_id, "cross-entropy only", rung.train, train(&job)?, early_key.clone())]
         };
         let mut cards = Vec::new();
         for (id, how, train_config, (model, log), key) in trained {
@@ -384,7 +421,7 @@ fn baselines(
                 id,
                 name: format!("Student {} ({how})", spec.name),
                 role: Role::Baseline,
-                arch: &arch,
+                arch,
                 model: &model,
                 log,
                 config: train_config,

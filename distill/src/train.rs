@@ -1,6 +1,7 @@
 //! Training one model: cross-entropy or distillation, cosine learning rate, early stop on
 //! validation loss with the best checkpoint restored, and a hard wall-clock budget.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -47,6 +48,8 @@ pub struct Job<'a> {
     pub train: &'a Split,
     /// Validation images (early stopping, checkpoint choice).
     pub val: &'a Split,
+    /// The teacher's logits on `val`, if any: each epoch then logs its agreement.
+    pub val_teacher: Option<&'a [f32]>,
     /// Weight initialisation, shuffling and augmentation.
     pub seed: u64,
     /// Prefix of the per-epoch log lines.
@@ -83,7 +86,7 @@ struct RuleCut {
 }
 
 fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Option<Trained>)> {
-    let Job { arch, config, objective, train, val, seed, log_prefix } = *job;
+    let Job { arch, config, objective, train, val, val_teacher, seed, log_prefix } = *job;
     if let Objective::Distill(targets, _) = objective {
         anyhow::ensure!(
             targets.covers(config.max_shift, config.hflip),
@@ -92,8 +95,7 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
     }
     let started = Instant::now();
     let device = Device::flex().autodiff();
-    device.seed(seed);
-    let mut model = Cnn::new(arch, &device);
+    let mut model = init(arch, seed, &device);
     let mut optim = AdamWConfig::new().with_weight_decay(config.weight_decay).init();
     let ce = CrossEntropyLossConfig::new().init(&device);
     let mut rng = SplitMix64(seed ^ 0x5EED);
@@ -151,17 +153,20 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
         let epoch_train_seconds = epoch_start.elapsed().as_secs_f64();
         train_seconds += epoch_train_seconds;
         trained_images += train.len();
-        let (val_loss, val_accuracy) = evaluate(&model.valid(), val)?;
+        let Scores { loss: val_loss, accuracy: val_accuracy, agreement: val_agreement } =
+            score(&model.valid(), val, val_teacher)?;
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / train.len() as f64,
             val_loss,
             val_accuracy,
+            val_agreement,
             learning_rate: lr,
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
+        let agreement = val_agreement.map(|a| format!("  agreement {:.2} %", a * 100.0)).unwrap_or_default();
         eprintln!(
-            "{log_prefix} epoch {epoch:>2}: train loss {:.4}  val loss {val_loss:.4}  val acc {:.2} %  ({:.0} s, {:.0} img/s)",
+            "{log_prefix} epoch {epoch:>2}: train loss {:.4}  val loss {val_loss:.4}  val acc {:.2} %{agreement}  ({:.0} s, {:.0} img/s)",
             record.train_loss,
             val_accuracy * 100.0,
             record.seconds,
@@ -237,8 +242,30 @@ pub fn kd_loss(
     kl * (kd.alpha * t * t) + ce.forward(student, labels) * (1.0 - kd.alpha)
 }
 
-/// Validation cross-entropy and accuracy of a validation-mode model.
-pub fn evaluate(model: &Cnn, split: &Split) -> anyhow::Result<(f64, f64)> {
+/// Weight initialisation draws from burn's backend RNG, one process-wide generator: two
+/// models trained in parallel threads (a student and its baseline) would otherwise
+/// interleave their draws and get weights that depend on timing, not on their seeds.
+fn init(arch: &Arch, seed: u64, device: &Device) -> Cnn {
+    static INIT: Mutex<()> = Mutex::new(());
+    let _alone = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    Cnn::new(arch, device)
+}
+
+/// A validation-mode model's scores on a split.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    /// Mean cross-entropy against the labels.
+    pub loss: f64,
+    /// Top-1 accuracy.
+    pub accuracy: f64,
+    /// Top-1 agreement with the teacher's logits, when given.
+    pub agreement: Option<f64>,
+}
+
+/// Scores `model` on `split`; agreement with `teacher` (its logits on `split`) if given.
+pub fn score(model: &Cnn, split: &Split, teacher: Option<&[f32]>) -> anyhow::Result<Scores> {
+    use distillate_engine::metrics::argmax;
     let logits = predict(model, split)?;
     let classes = logits.len() / split.len();
     let mut loss = 0.0;
@@ -247,9 +274,18 @@ pub fn evaluate(model: &Cnn, split: &Split) -> anyhow::Result<(f64, f64)> {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let lse = row.iter().map(|v| f64::from(v - max).exp()).sum::<f64>().ln() + f64::from(max);
         loss += lse - f64::from(row[label]);
-        correct += usize::from(distillate_engine::metrics::argmax(row) == label);
+        correct += usize::from(argmax(row) == label);
     }
-    Ok((loss / split.len() as f64, correct as f64 / split.len() as f64))
+    let agreement = match teacher {
+        Some(t) => {
+            anyhow::ensure!(t.len() == logits.len(), "teacher logits for {} values, student {}", t.len(), logits.len());
+            let same = logits.chunks(classes).zip(t.chunks(classes)).filter(|(s, t)| argmax(s) == argmax(t)).count();
+            Some(same as f64 / split.len() as f64)
+        }
+        None => None,
+    };
+    let n = split.len() as f64;
+    Ok(Scores { loss: loss / n, accuracy: correct as f64 / n, agreement })
 }
 
 /// Logits `[n, classes]` of a validation-mode model on every image of `split`.
@@ -315,6 +351,7 @@ mod tests {
             objective: &Objective::CrossEntropy,
             train: &data.train,
             val: &data.val,
+            val_teacher: None,
             seed: 3,
             log_prefix: "alone",
         };
@@ -332,5 +369,22 @@ mod tests {
         // The same run went on to the end and kept its last weights.
         assert_eq!((full.epochs.len(), full.best_epoch, full.stop_reason), (12, 12, StopReason::MaxEpochs));
         assert_eq!(full.epochs[..cut.epochs.len()], cut.epochs[..]);
+    }
+
+    /// A student and its baseline train in two threads; each must start from the weights
+    /// its seed gives, whatever the other thread draws meanwhile.
+    #[test]
+    fn parallel_trainings_start_from_their_own_seeds() {
+        let arch = Arch { stages: vec![vec![4], vec![8]], classes: 10 };
+        let device = Device::flex();
+        let weights = |seed| init(&arch, seed, &device).to_onnx("").expect("export");
+        let alone: Vec<Vec<u8>> = (0..32).map(weights).collect();
+        let together: Vec<Vec<Vec<u8>>> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..2).map(|_| s.spawn(|| (0..32).map(weights).collect::<Vec<_>>())).collect();
+            threads.into_iter().map(|t| t.join().expect("thread")).collect()
+        });
+        for run in together {
+            assert_eq!(run, alone);
+        }
     }
 }

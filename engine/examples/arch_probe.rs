@@ -60,20 +60,16 @@ fn time(bytes: &[u8]) -> f64 {
 fn main() {
     let mut rng = SplitMix64(1);
     let archs: Vec<(&str, Vec<Vec<usize>>)> = vec![
-        ("floor-1ch", vec![vec![1]]),
-        ("floor-4ch", vec![vec![4]]),
-        ("d7", vec![vec![16], vec![32], vec![80, 80]]),
         ("teacher", vec![vec![32, 32], vec![64, 64], vec![128, 128]]),
-        ("w24", vec![vec![24], vec![48, 48], vec![96]]),
-        ("w16", vec![vec![16], vec![32, 32], vec![64]]),
-        ("a16-32-64x2", vec![vec![16], vec![32], vec![64, 64]]),
-        ("a16-32-80x2", vec![vec![16], vec![32], vec![80, 80]]),
-        ("a16-32-72x2", vec![vec![16], vec![32], vec![72, 72]]),
-        ("a16-32-48-96", vec![vec![16], vec![32, 48], vec![96]]),
-        ("a16-40-64x2", vec![vec![16], vec![40], vec![64, 64]]),
-        ("a24-48-96", vec![vec![24], vec![48], vec![96]]),
-        ("a16-32-96", vec![vec![16], vec![32], vec![96]]),
-        ("a24-48-64x2", vec![vec![24], vec![48], vec![64, 64]]),
+        ("d7", vec![vec![16], vec![32], vec![80, 80]]),
+        ("a16-32x2-80x2", vec![vec![16], vec![32, 32], vec![80, 80]]),
+        ("a16-32x2-72x2", vec![vec![16], vec![32, 32], vec![72, 72]]),
+        ("a16-32-64x3", vec![vec![16], vec![32], vec![64, 64, 64]]),
+        ("a16-32-56-64x2", vec![vec![16], vec![32], vec![56, 64, 64]]),
+        ("a16-48-72x2", vec![vec![16], vec![48], vec![72, 72]]),
+        ("a16x2-32x2-64x2", vec![vec![16, 16], vec![32, 32], vec![64, 64]]),
+        ("a16x2-32x2-48x2", vec![vec![16, 16], vec![32, 32], vec![48, 48]]),
+        ("a16-32x2-48-64x2", vec![vec![16], vec![32, 32], vec![48, 64, 64]]),
     ];
     for (name, a) in archs {
         let (bytes, params, macs) = build(&a, &mut rng);

@@ -111,6 +111,10 @@ pub struct EpochRecord {
     pub val_loss: f64,
     /// Validation top-1 accuracy.
     pub val_accuracy: f64,
+    /// Validation top-1 agreement with the teacher, for models trained against one: how
+    /// fidelity grows over the schedule (whether more epochs would still buy some).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_agreement: Option<f64>,
     /// Learning rate at the epoch's end.
     pub learning_rate: f64,
     /// Seconds the epoch took.
