@@ -54,6 +54,17 @@ impl Cnn {
         }
     }
 
+    /// Fresh weights drawn from `seed`. Initialisation draws from burn's backend RNG, one
+    /// process-wide generator: two models made in parallel threads (a student and its
+    /// baseline) would otherwise interleave their draws and get weights that depend on
+    /// timing, not on their seeds. Everything here that seeds goes through this lock.
+    pub fn seeded(arch: &Arch, seed: u64, device: &Device) -> Cnn {
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _alone = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        device.seed(seed);
+        Cnn::new(arch, device)
+    }
+
     /// Logits `[n, classes]` for images `[n, 1, 28, 28]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let mut x = x;
@@ -134,9 +145,8 @@ mod tests {
     #[test]
     fn exported_onnx_matches_the_network_with_batch_norm_folded() {
         let device = Device::flex();
-        device.seed(7);
         let arch = Arch { stages: vec![vec![4, 6], vec![8]], classes: 10 };
-        let model = Cnn::new(&arch, &device).train();
+        let model = Cnn::seeded(&arch, 7, &device).train();
         let mut rng = SplitMix64(11);
         let mut random_batch = |n: usize| -> Vec<f32> { (0..n * 784).map(|_| rng.next_normal() * 2.0 + 0.5).collect() };
         // Training-mode passes move the running statistics away from (0, 1), so the fold is

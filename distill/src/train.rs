@@ -1,7 +1,6 @@
 //! Training one model: cross-entropy or distillation, cosine learning rate, early stop on
 //! validation loss with the best checkpoint restored, and a hard wall-clock budget.
 
-use std::sync::Mutex;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -242,14 +241,8 @@ pub fn kd_loss(
     kl * (kd.alpha * t * t) + ce.forward(student, labels) * (1.0 - kd.alpha)
 }
 
-/// Weight initialisation draws from burn's backend RNG, one process-wide generator: two
-/// models trained in parallel threads (a student and its baseline) would otherwise
-/// interleave their draws and get weights that depend on timing, not on their seeds.
 fn init(arch: &Arch, seed: u64, device: &Device) -> Cnn {
-    static INIT: Mutex<()> = Mutex::new(());
-    let _alone = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    device.seed(seed);
-    Cnn::new(arch, device)
+    Cnn::seeded(arch, seed, device)
 }
 
 /// A validation-mode model's scores on a split.
