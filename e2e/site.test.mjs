@@ -312,6 +312,43 @@ test('device reports: two devices stand beside the browser, price the cost and g
   await page.close();
 });
 
+test('no screen from 360 to 1920 px scrolls sideways, light or dark, on the page and in presentation mode', async () => {
+  const widths = [360, 390, 768, 1024, 1440, 1920];
+  // The document's width for the page; the slides are a fixed layer, whose overflow never
+  // widens the document, so for them the layer's own content width counts.
+  const overflow = (page, selector = null) => page.evaluate((selector) => {
+    const box = selector ? document.querySelector(selector) : document.documentElement;
+    const limit = selector ? box.clientWidth : innerWidth;
+    const over = [...box.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > limit + 1)
+      .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+    return { width: box.scrollWidth, inner: limit, over };
+  }, selector);
+  for (const theme of ['light', 'dark']) {
+    const { page, problems } = await open(`?theme=${theme}`);
+    // Measured, so the latency, cost and device tables are there at their widest.
+    await measure(page);
+    for (const width of widths) {
+      await page.setViewportSize({ width, height: 900 });
+      const o = await overflow(page);
+      assert.ok(o.width <= o.inner, `${theme} ${width}px: page is ${o.width}px wide; overflowing: ${o.over.join(', ')}`);
+      if (width === 390 || width === 1440) {
+        await page.screenshot({ path: path.join(artifacts, `responsive-${width}-${theme}.png`), fullPage: true });
+      }
+    }
+    await page.locator('header button', { hasText: 'Present' }).click();
+    for (const width of widths) {
+      await page.setViewportSize({ width, height: Math.round(width * 0.5625) });
+      for (let slide = 0; slide < 5; slide++) {
+        await page.keyboard.press(String(slide + 1));
+        const o = await overflow(page, '.present');
+        assert.ok(o.width <= o.inner, `${theme} presentation ${width}px slide ${slide + 1}: ${o.width}px; ${o.over.join(', ')}`);
+      }
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  }
+});
+
 test('a shared link restores its settings, measures again and keeps the address in sync', async () => {
   const { page, problems } = await open('?orders_per_day=1234&min_agreement=0.9&theme=dark');
   await page.locator('.from-link').waitFor({ timeout: 30_000 });

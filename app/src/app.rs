@@ -349,7 +349,8 @@ pub fn app() -> Html {
                 notice={state.notice.clone()} {on_copy} {on_export} {on_present} />
             <BringYourOwn labels={labels.clone()} {preprocess} own_images={state.own_images.clone()}
                 {on_pair} {on_samples} {on_image} {on_error} />
-            <LadderPlot points={ladder_points(&state)} reason={state.manifest.as_ref().and_then(|m| m.choice.clone())} />
+            <LadderPlot points={ladder_points(&state)} reason={state.manifest.as_ref().and_then(|m| m.choice.clone())}
+                thresholds={(state.thresholds.min_latency_cut, state.thresholds.max_accuracy_drop_points)} />
             <EnvironmentCard worker={state.worker.clone()} timeline={state.timeline.clone()} />
             <footer><p class="note">{ "Every number marked measured was measured in this browser, now. \
                 Figures marked model card come from training." }</p></footer>
