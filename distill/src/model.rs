@@ -57,12 +57,15 @@ impl Cnn {
     /// Fresh weights drawn from `seed`. Initialisation draws from burn's backend RNG, one
     /// process-wide generator: two models made in parallel threads (a student and its
     /// baseline) would otherwise interleave their draws and get weights that depend on
-    /// timing, not on their seeds. Everything here that seeds goes through this lock.
+    /// timing, not on their seeds. Everything here that seeds goes through this lock, and
+    /// the weights are drawn inside it: burn initialises parameters lazily, on first use.
     pub fn seeded(arch: &Arch, seed: u64, device: &Device) -> Cnn {
         static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _alone = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         device.seed(seed);
-        Cnn::new(arch, device)
+        let model = Cnn::new(arch, device);
+        model.visit(&mut Materialise);
+        model
     }
 
     /// Logits `[n, classes]` for images `[n, 1, 28, 28]`.
@@ -104,6 +107,15 @@ impl Cnn {
         };
         b.global_avg_pool().flatten().gemm(&weight, fout as i64, fin as i64, &bias);
         Ok(b.build())
+    }
+}
+
+/// Draws every lazily initialised parameter now.
+struct Materialise;
+
+impl burn::module::ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
     }
 }
 
