@@ -61,7 +61,7 @@ pub fn compare_markdown(reports: &[(String, Report)]) -> Result<String> {
             num(eval.map(|e| e.delta_points), 2),
             eval.map_or("—".into(), |e| format!("{:.2} %", e.agreement * 100.0)),
             num(r.cost.as_ref().map(|c| c.saving_per_order), 4),
-            r.energy.as_ref().map_or("not measured".into(), EnergyReport::summary),
+            EnergyReport::label(r.energy.as_ref()),
         );
     }
     Ok(md)

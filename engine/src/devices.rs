@@ -149,7 +149,7 @@ pub fn markdown(devices: &[DeviceFigures]) -> String {
             d.latency.student.median,
             d.latency.speedup,
             d.student_per_second(),
-            d.energy.as_ref().map_or("not measured".into(), EnergyReport::summary),
+            EnergyReport::label(d.energy.as_ref()),
             d.verdict_label()
         );
     }

@@ -32,6 +32,11 @@ impl EnergyReport {
     pub fn summary(&self) -> String {
         format!("T {:.3} mJ · S {:.3} mJ", self.teacher_j * 1e3, self.student_j * 1e3)
     }
+
+    /// [`EnergyReport::summary`], or "not measured" where the device has no counter.
+    pub fn label(energy: Option<&EnergyReport>) -> String {
+        energy.map_or("not measured".into(), EnergyReport::summary)
+    }
 }
 
 /// Microjoules between two reads of a counter that wraps at `max_range_uj` (it counts

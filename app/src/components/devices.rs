@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use distillate_engine::devices::{DeviceFigures, MAX_DEVICES};
+use distillate_engine::energy::EnergyReport;
 use distillate_engine::report::{LatencyReport, MAX_REPORT_BYTES};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -93,7 +94,7 @@ pub fn devices(props: &DevicesProps) -> Html {
                 <td>{ ms(d.latency.teacher.median) }</td><td>{ ms(d.latency.student.median) }</td>
                 <td>{ format!("{:.2}×", d.latency.speedup) }</td><td>{ format!("{:.0}", d.student_per_second()) }</td>
                 <td title={d.energy.as_ref().map(|e| e.source.clone()).unwrap_or_default()}>
-                    { d.energy.as_ref().map_or("not measured".into(), |e| e.summary()) }</td>
+                    { EnergyReport::label(d.energy.as_ref()) }</td>
                 <td>{ d.verdict_label() }</td>
                 <td class="actions">
                     <button onclick={price} disabled={pricing} aria-pressed={pricing.to_string()}>
@@ -114,15 +115,13 @@ pub fn devices(props: &DevicesProps) -> Html {
                 <input type="file" accept=".json,application/json" multiple=true disabled={!props.ready} onchange={on_pick} />
             </label>
             if browser_row.is_some() || !props.devices.is_empty() {
-                <div class="scroll">
-                    <table class="stats">
+                <table class="stats">
                         <tr><th>{ "device" }</th><th>{ "report" }</th><th>{ "teacher ms" }</th><th>{ "student ms" }</th>
                             <th>{ "speed-up" }</th><th>{ "student / s" }</th><th>{ "energy / inference" }</th>
                             <th>{ "verdict there" }</th><th></th></tr>
                         { for browser_row }
                         { for rows }
                     </table>
-                </div>
             }
         </section>
     }
