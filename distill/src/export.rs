@@ -1,4 +1,4 @@
-//! From a trained network to what the site ships: the ONNX file, checked against burn in
+//! From a trained network to what the site ships: the ONNX file, checked against PyTorch in
 //! tract, scored on the test images through the same engine the page runs, and timed.
 
 use std::path::Path;
@@ -16,9 +16,9 @@ use crate::stage::StageRecord;
 use crate::train::{TrainLog, predict};
 use distillate_engine::training::{Role, TrainingCard};
 
-/// Largest |burn − tract| logit difference accepted after export.
+/// Largest |PyTorch − tract| logit difference accepted after export.
 pub const PARITY_TOLERANCE: f32 = 1e-4;
-/// Test images compared between burn and tract after export.
+/// Test images compared between PyTorch and tract after export.
 const PARITY_IMAGES: usize = 256;
 
 /// The preprocessing every model of the pipeline was trained with.
@@ -37,7 +37,7 @@ pub struct Trained<'a> {
     /// Architecture.
     pub arch: &'a Arch,
     /// The weights, in validation mode.
-    pub model: &'a Cnn,
+    pub model: &'a mut Cnn,
     /// Its training record.
     pub log: TrainLog,
     /// The settings it trained with.
@@ -59,7 +59,7 @@ pub struct Exporter<'a> {
 }
 
 impl Exporter<'_> {
-    /// Writes the ONNX, checks tract reproduces burn's logits, scores it in tract.
+    /// Writes the ONNX, checks tract reproduces the trained network's logits, scores it in tract.
     pub fn export(&self, t: Trained<'_>, stage: StageRecord) -> anyhow::Result<TrainingCard> {
         let doc = format!("Distillate {} {}: {} on Fashion-MNIST", t.role.as_str(), t.id, t.arch.label());
         let bytes = t.model.to_onnx(&doc)?;

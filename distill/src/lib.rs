@@ -6,7 +6,8 @@
 //! BatchNorm folded, checks tract reproduces the trained network, and writes model cards and
 //! the demo manifest.
 //!
-//! Split like burn's `examples/mnist`: [`data`], [`model`], [`train`], with one
+//! Split like burn's `examples/mnist`: [`data`], [`model`] (held by a PyTorch worker,
+//! [`torch`]), [`train`], with one
 //! [`config::PipelineConfig`] and the orchestration in [`pipeline`]; [`soft`] caches the
 //! teacher's logits per view, [`stage`] reuses models whose inputs did not change,
 //! [`choice`] picks the student by the page's readiness verdict, [`export`] writes and
@@ -20,4 +21,5 @@ pub mod model;
 pub mod pipeline;
 pub mod soft;
 pub mod stage;
+pub mod torch;
 pub mod train;

@@ -35,7 +35,6 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -44,25 +43,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// burn's flex backend allocates and frees buffers of megabytes at every step (im2col,
-/// gradients). glibc serves each with `mmap` and returns it with `munmap`, so every step
-/// faults in freshly zeroed pages: measured on d7, 80 000 page faults a second and half the
-/// CPU time in the kernel. Keeping freed memory in the heap instead makes a d7 epoch 56 s
-/// instead of 76–80 s, with bit-identical losses (resident memory stays near 250 MB).
-#[cfg(target_env = "gnu")]
-fn keep_freed_memory() {
-    // SAFETY: mallopt only tunes the allocator; called first thing in main, before any
-    // thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TOP_PAD, 512 << 20);
-    }
-}
-
-#[cfg(not(target_env = "gnu"))]
-fn keep_freed_memory() {}
 
 fn run(args: Args) -> anyhow::Result<()> {
     let config = match (&args.config, args.smoke) {

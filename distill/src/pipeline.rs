@@ -94,6 +94,10 @@ impl Laps {
     }
 }
 
+/// What trained the models: part of every stage's key, so models of another trainer (the
+/// burn-trained ones before 2026-12-03) are never reused as if this one had made them.
+const TRAINER: &str = "pytorch";
+
 /// A stage's cache key: everything its model depends on.
 fn key(
     arch: &Arch,
@@ -102,7 +106,7 @@ fn key(
     data: &serde_json::Value,
     loss: serde_json::Value,
 ) -> serde_json::Value {
-    json!({ "arch": arch, "config": config, "seed": seed, "data": data, "loss": loss })
+    json!({ "arch": arch, "config": config, "seed": seed, "data": data, "loss": loss, "trainer": TRAINER })
 }
 
 /// Trains (or reuses) one model: `make` runs only when the cache cannot stand for it, and
@@ -176,14 +180,15 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
             val_teacher: None,
             seed: config.seed,
             log_prefix: "teacher",
+            threads: options.threads,
         };
-        let (model, log) = train(&job)?;
+        let (mut model, log) = train(&job)?;
         let trained = Trained {
             id: "teacher",
             name: "Teacher CNN".into(),
             role: Role::Teacher,
             arch: &teacher_arch,
-            model: &model,
+            model: &mut model,
             log,
             config: &config.teacher,
             kd: None,
@@ -230,6 +235,9 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
             )?);
             laps.mark("teacher soft targets (every view)");
         }
+        let beside = needs_training && config.baseline_beside.as_ref() == Some(&rung.spec.name);
+        // Side by side, the student and its baseline get a core each.
+        let threads = if beside { 1 } else { options.threads };
         let student = || {
             stage(out, &rung.id, rung.key.clone(), &options.rebuild, |record| {
                 let targets = soft.as_ref().context("soft targets")?;
@@ -243,14 +251,15 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
                     val_teacher: Some(&teacher_val),
                     seed: rung.seed,
                     log_prefix: &rung.id,
+                    threads,
                 };
-                let (model, log) = train(&job)?;
+                let (mut model, log) = train(&job)?;
                 let trained = Trained {
                     id: &rung.id,
                     name: format!("Student {} (distilled)", rung.spec.name),
                     role: Role::Student,
                     arch: &rung.arch,
-                    model: &model,
+                    model: &mut model,
                     log,
                     config: rung.train,
                     kd: Some(rung.kd),
@@ -259,12 +268,11 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
                 Ok(vec![exporter.export(trained, record)?])
             })
         };
-        let beside = needs_training && config.baseline_beside.as_ref() == Some(&rung.spec.name);
         let mut card = if beside {
             // The baseline's cards are written as its stage ends; the baselines step after
             // the choice reuses them if this rung is chosen.
             std::thread::scope(|s| {
-                let baseline = s.spawn(|| baselines(config, options, &exporter, rung, &teacher_val));
+                let baseline = s.spawn(|| baselines(config, options, &exporter, rung, &teacher_val, threads));
                 let card = student();
                 baseline.join().map_err(|_| anyhow::anyhow!("{}: the baseline's thread panicked", rung.id))??;
                 card
@@ -292,7 +300,8 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
     eprintln!("chosen: {}", choice.reason);
     laps.mark("choice");
 
-    let mut baseline_cards = baselines(config, options, &exporter, &rungs[choice.index], &teacher_val)?;
+    let mut baseline_cards =
+        baselines(config, options, &exporter, &rungs[choice.index], &teacher_val, options.threads)?;
     for card in &mut baseline_cards {
         measure(card, &mut teacher_latencies)?;
     }
@@ -375,6 +384,7 @@ fn baselines(
     exporter: &Exporter<'_>,
     rung: &Rung<'_>,
     teacher_val: &[f32],
+    threads: usize,
 ) -> anyhow::Result<Vec<TrainingCard>> {
     let out = exporter.out;
     let (spec, arch, seed) = (rung.spec, &rung.arch, rung.seed);
@@ -404,6 +414,7 @@ fn baselines(
             val_teacher: Some(teacher_val),
             seed,
             log_prefix: &early_id,
+            threads,
         };
         let trained = if config.full_length_baseline {
             let (full, early) =
@@ -416,13 +427,13 @@ fn baselines(
             vec![(&early_id, "cross-entropy only", rung.train, train(&job)?, early_key.clone())]
         };
         let mut cards = Vec::new();
-        for (id, how, train_config, (model, log), key) in trained {
+        for (id, how, train_config, (mut model, log), key) in trained {
             let t = Trained {
                 id,
                 name: format!("Student {} ({how})", spec.name),
                 role: Role::Baseline,
                 arch,
-                model: &model,
+                model: &mut model,
                 log,
                 config: train_config,
                 kd: None,

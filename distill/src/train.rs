@@ -3,17 +3,12 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamWConfig, GradientsParams};
-use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use distillate_engine::onnx_build::SplitMix64;
 pub use distillate_engine::training::{EpochRecord, StopReason, TrainLog};
 
 use crate::config::{KdConfig, TrainConfig};
 use crate::data::{Augment, Batch, Split, shuffle};
-use crate::model::{Arch, Cnn, values};
+use crate::model::{Arch, Cnn};
 use crate::soft::SoftTargets;
 
 /// Evaluation batch size (no gradients, so larger batches are cheap).
@@ -53,6 +48,8 @@ pub struct Job<'a> {
     pub seed: u64,
     /// Prefix of the per-epoch log lines.
     pub log_prefix: &'a str,
+    /// Threads the network computes on (1 each when two trainings share the machine).
+    pub threads: usize,
 }
 
 /// Trains a fresh `job.arch`, early-stopping on `job.val`; returns the best weights in
@@ -74,18 +71,21 @@ pub fn train_last_and_early_stopped(job: &Job<'_>) -> anyhow::Result<(Trained, T
     Ok(((model, log), early))
 }
 
+/// The worker's slot for the early-stop rule's checkpoint.
+const BEST: &str = "best";
+
 /// Where the early-stop rule would have ended a run that went on.
 struct RuleCut {
     /// Epochs the rule would have run.
     epochs: usize,
-    /// Its checkpoint: epoch and weights.
-    best: (usize, Cnn),
+    /// Its checkpoint's epoch (the weights are in the worker's BEST slot).
+    best: usize,
     /// Seconds since the start when it would have stopped.
     seconds: f64,
 }
 
 fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Option<Trained>)> {
-    let Job { arch, config, objective, train, val, val_teacher, seed, log_prefix } = *job;
+    let Job { arch, config, objective, train, val, val_teacher, seed, log_prefix, threads } = *job;
     if let Objective::Distill(targets, _) = objective {
         anyhow::ensure!(
             targets.covers(config.max_shift, config.hflip),
@@ -93,18 +93,16 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
         );
     }
     let started = Instant::now();
-    let device = Device::flex().autodiff();
-    let mut model = init(arch, seed, &device);
-    let mut optim = AdamWConfig::new().with_weight_decay(config.weight_decay).init();
-    let ce = CrossEntropyLossConfig::new().init(&device);
+    let mut model = Cnn::seeded(arch, seed, config, threads)?;
     let mut rng = SplitMix64(seed ^ 0x5EED);
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let total_steps = (steps_per_epoch * config.max_epochs) as f64;
     let mut step = 0usize;
 
     let mut epochs: Vec<EpochRecord> = Vec::new();
-    // Lowest validation loss so far: the early-stop rule's checkpoint.
-    let mut best: Option<(f64, usize, Cnn)> = None;
+    // Lowest validation loss so far and its epoch: the early-stop rule's checkpoint, kept
+    // by the worker as BEST.
+    let mut best: Option<(f64, usize)> = None;
     let mut cut: Option<RuleCut> = None;
     let mut train_seconds = 0.0;
     let mut trained_images = 0usize;
@@ -133,27 +131,21 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
                 erase_prob: config.erase_prob,
             };
             let batch = train.batch(chunk, Some(augment));
-            let n = chunk.len();
-            let x = Tensor::<4>::from_data(TensorData::new(batch.x.clone(), [n, 1, 28, 28]), &device);
-            let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels.clone(), [n]), &device);
-            let logits = model.forward(x);
             let loss = match objective {
-                Objective::CrossEntropy => ce.forward(logits, y),
+                Objective::CrossEntropy => model.step(&batch.x, &batch.labels, None, lr)?,
                 Objective::Distill(targets, kd) => {
-                    let t = teacher_batch(targets, chunk, &batch, &device);
-                    kd_loss(logits, t, y, kd, &ce)
+                    let t = teacher_batch(targets, chunk, &batch);
+                    model.step(&batch.x, &batch.labels, Some((&t, kd)), lr)?
                 }
             };
-            loss_sum += f64::from(values(loss.clone().detach())?[0]) * n as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
+            loss_sum += loss * chunk.len() as f64;
             step += 1;
         }
         let epoch_train_seconds = epoch_start.elapsed().as_secs_f64();
         train_seconds += epoch_train_seconds;
         trained_images += train.len();
         let Scores { loss: val_loss, accuracy: val_accuracy, agreement: val_agreement } =
-            score(&model.valid(), val, val_teacher)?;
+            score(&mut model, val, val_teacher)?;
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / train.len() as f64,
@@ -172,16 +164,17 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
             train.len() as f64 / epoch_train_seconds
         );
         epochs.push(record);
-        if cut.is_none() && best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss) {
-            best = Some((val_loss, epoch, model.valid()));
+        if cut.is_none() && best.is_none_or(|(loss, _)| val_loss < loss) {
+            model.save(BEST)?;
+            best = Some((val_loss, epoch));
         }
-        let best_epoch = best.as_ref().map(|b| b.1).unwrap_or(epoch);
+        let best_epoch = best.map(|b| b.1).unwrap_or(epoch);
         if cut.is_none() && epoch >= config.early_stop_from && epoch - best_epoch >= config.patience {
             if config.restore_best {
                 break StopReason::EarlyStop;
             }
-            if let Some((_, e, m)) = best.take() {
-                cut = Some(RuleCut { epochs: epoch, best: (e, m), seconds: started.elapsed().as_secs_f64() });
+            if let Some((_, e)) = best.take() {
+                cut = Some(RuleCut { epochs: epoch, best: e, seconds: started.elapsed().as_secs_f64() });
             }
         }
     };
@@ -195,21 +188,31 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
     };
     // The rule's result: its checkpoint where it fired, or at the end if it never did.
     let rule = match cut {
-        Some(RuleCut { epochs: n, best: (e, m), seconds }) => {
-            Some((m, log(epochs[..n].to_vec(), e, StopReason::EarlyStop, seconds)))
+        Some(RuleCut { epochs: n, best: e, seconds }) => {
+            Some(log(epochs[..n].to_vec(), e, StopReason::EarlyStop, seconds))
         }
-        None => best.map(|(_, e, m)| (m, log(epochs.clone(), e, stop_reason, started.elapsed().as_secs_f64()))),
+        None => best.map(|(_, e)| log(epochs.clone(), e, stop_reason, started.elapsed().as_secs_f64())),
     };
-    let (model, best_epoch, rule) = if config.restore_best {
-        let (m, l) = rule.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
-        (m, l.best_epoch, None)
+    let (best_epoch, rule) = if config.restore_best {
+        let l = rule.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
+        model.load(BEST)?;
+        (l.best_epoch, None)
     } else {
         anyhow::ensure!(!epochs.is_empty(), "no epoch completed");
-        (model.valid(), epochs.len(), rule)
+        (epochs.len(), rule)
     };
-    let model = refresh_batch_norm(model, train, config.batch_size, &mut rng, &device)?;
+    // The rule's checkpoint goes to a worker of its own before the statistics of the
+    // weights kept here are refreshed.
     let rule = match rule.filter(|_| follow_rule) {
-        Some((m, l)) => Some((refresh_batch_norm(m, train, config.batch_size, &mut rng, &device)?, l)),
+        Some(l) => Some((model.fork(BEST)?, l)),
+        None => None,
+    };
+    refresh_batch_norm(&mut model, train, config.batch_size, &mut rng)?;
+    let rule = match rule {
+        Some((mut m, l)) => {
+            refresh_batch_norm(&mut m, train, config.batch_size, &mut rng)?;
+            Some((m, l))
+        }
         None => None,
     };
     let wall_seconds = started.elapsed().as_secs_f64();
@@ -217,32 +220,12 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
 }
 
 /// Teacher logits for a batch: each image's row for the view it was drawn in.
-fn teacher_batch(targets: &SoftTargets, indices: &[usize], batch: &Batch, device: &Device) -> Tensor<2> {
-    let k = targets.classes();
-    let mut rows = Vec::with_capacity(indices.len() * k);
+fn teacher_batch(targets: &SoftTargets, indices: &[usize], batch: &Batch) -> Vec<f32> {
+    let mut rows = Vec::with_capacity(indices.len() * targets.classes());
     for (&i, &view) in indices.iter().zip(&batch.views) {
         rows.extend_from_slice(targets.logits(i, view));
     }
-    Tensor::<2>::from_data(TensorData::new(rows, [indices.len(), k]), device)
-}
-
-/// `α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y)`, batch mean.
-pub fn kd_loss(
-    student: Tensor<2>,
-    teacher: Tensor<2>,
-    labels: Tensor<1, Int>,
-    kd: &KdConfig,
-    ce: &burn::nn::loss::CrossEntropyLoss,
-) -> Tensor<1> {
-    let t = kd.temperature;
-    let log_p_t = log_softmax(teacher / t, 1);
-    let log_p_s = log_softmax(student.clone() / t, 1);
-    let kl = (log_p_t.clone().exp() * (log_p_t - log_p_s)).sum_dim(1).mean();
-    kl * (kd.alpha * t * t) + ce.forward(student, labels) * (1.0 - kd.alpha)
-}
-
-fn init(arch: &Arch, seed: u64, device: &Device) -> Cnn {
-    Cnn::seeded(arch, seed, device)
+    rows
 }
 
 /// A validation-mode model's scores on a split.
@@ -257,7 +240,7 @@ pub struct Scores {
 }
 
 /// Scores `model` on `split`; agreement with `teacher` (its logits on `split`) if given.
-pub fn score(model: &Cnn, split: &Split, teacher: Option<&[f32]>) -> anyhow::Result<Scores> {
+pub fn score(model: &mut Cnn, split: &Split, teacher: Option<&[f32]>) -> anyhow::Result<Scores> {
     use distillate_engine::metrics::argmax;
     let logits = predict(model, split)?;
     let classes = logits.len() / split.len();
@@ -282,36 +265,24 @@ pub fn score(model: &Cnn, split: &Split, teacher: Option<&[f32]>) -> anyhow::Res
 }
 
 /// Logits `[n, classes]` of a validation-mode model on every image of `split`.
-pub fn predict(model: &Cnn, split: &Split) -> anyhow::Result<Vec<f32>> {
-    let device = Device::flex();
-    let mut out = Vec::new();
+pub fn predict(model: &mut Cnn, split: &Split) -> anyhow::Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(split.len() * model.arch().classes);
     let indices: Vec<usize> = (0..split.len()).collect();
     for chunk in indices.chunks(EVAL_BATCH) {
-        let batch = split.batch(chunk, None);
-        let x = Tensor::<4>::from_data(TensorData::new(batch.x, [chunk.len(), 1, 28, 28]), &device);
-        out.extend(values(model.forward(x))?);
+        out.extend(model.predict(&split.batch(chunk, None).x)?);
     }
     Ok(out)
 }
 
 /// Recomputes BatchNorm running statistics for the kept weights: training-mode forward
 /// passes, no updates. The statistics recorded during training trail the weights.
-fn refresh_batch_norm(
-    model: Cnn,
-    train: &Split,
-    batch_size: usize,
-    rng: &mut SplitMix64,
-    device: &Device,
-) -> anyhow::Result<Cnn> {
-    let model = model.train();
+fn refresh_batch_norm(model: &mut Cnn, train: &Split, batch_size: usize, rng: &mut SplitMix64) -> anyhow::Result<()> {
     let mut order: Vec<usize> = (0..train.len()).collect();
     shuffle(&mut order, rng);
     for chunk in order.chunks(batch_size).take(BN_REFRESH_BATCHES) {
-        let batch = train.batch(chunk, None);
-        let x = Tensor::<4>::from_data(TensorData::new(batch.x, [chunk.len(), 1, 28, 28]), device);
-        let _ = model.forward(x.detach());
+        model.refresh_batch_norm(&train.batch(chunk, None).x)?;
     }
-    Ok(model.valid())
+    Ok(())
 }
 
 #[cfg(test)]
@@ -347,6 +318,7 @@ mod tests {
             val_teacher: None,
             seed: 3,
             log_prefix: "alone",
+            threads: 1,
         };
         let (_, alone) = train(&job).expect("runs");
         let ((_, full), (_, cut)) = train_last_and_early_stopped(&Job { log_prefix: "both", ..job }).expect("runs");
@@ -362,22 +334,5 @@ mod tests {
         // The same run went on to the end and kept its last weights.
         assert_eq!((full.epochs.len(), full.best_epoch, full.stop_reason), (12, 12, StopReason::MaxEpochs));
         assert_eq!(full.epochs[..cut.epochs.len()], cut.epochs[..]);
-    }
-
-    /// A student and its baseline train in two threads; each must start from the weights
-    /// its seed gives, whatever the other thread draws meanwhile.
-    #[test]
-    fn parallel_trainings_start_from_their_own_seeds() {
-        let arch = Arch { stages: vec![vec![4], vec![8]], classes: 10 };
-        let device = Device::flex();
-        let weights = |seed| init(&arch, seed, &device).to_onnx("").expect("export");
-        let alone: Vec<Vec<u8>> = (0..32).map(weights).collect();
-        let together: Vec<Vec<Vec<u8>>> = std::thread::scope(|s| {
-            let threads: Vec<_> = (0..2).map(|_| s.spawn(|| (0..32).map(weights).collect::<Vec<_>>())).collect();
-            threads.into_iter().map(|t| t.join().expect("thread")).collect()
-        });
-        for run in together {
-            assert_eq!(run, alone);
-        }
     }
 }
