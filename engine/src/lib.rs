@@ -37,6 +37,8 @@ pub mod onnx_build;
 #[cfg(feature = "runtime")]
 pub mod pair;
 pub mod preprocess;
+#[cfg(feature = "runtime")]
+pub mod quantize;
 pub mod report;
 #[cfg(feature = "runtime")]
 pub mod runner;

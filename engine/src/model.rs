@@ -233,19 +233,34 @@ fn count_macs(typed: &TypedModel) -> Result<u64> {
 /// Elements of floating-point initializers and `Constant` nodes: the learned weights.
 /// Integer tensors (shapes, axes, indices) are not parameters.
 fn count_params(graph: &pb::GraphProto) -> u64 {
-    let is_float = |t: &pb::TensorProto| {
-        [DataType::Float, DataType::Double, DataType::Float16, DataType::Bfloat16]
+    // Weights are float, or int8/uint8 in a quantized model; int64 tensors are shapes and
+    // indices. The scales and zero points of QuantizeLinear/DequantizeLinear describe how
+    // weights are stored, not what the network learned, so an int8 model counts as many
+    // parameters as the float one it came from.
+    let quantization: std::collections::HashSet<&str> = graph
+        .node
+        .iter()
+        .filter(|n| matches!(n.op_type.as_str(), "QuantizeLinear" | "DequantizeLinear"))
+        .flat_map(|n| n.input.iter().skip(1).map(String::as_str))
+        .collect();
+    let is_weight = |t: &pb::TensorProto| {
+        [DataType::Float, DataType::Double, DataType::Float16, DataType::Bfloat16, DataType::Int8, DataType::Uint8]
             .iter()
             .any(|d| *d as i32 == t.data_type)
     };
     let elements = |t: &pb::TensorProto| t.dims.iter().map(|d| (*d).max(0) as u64).product::<u64>();
-    let initializers: u64 = graph.initializer.iter().filter(|t| is_float(t)).map(elements).sum();
+    let initializers: u64 = graph
+        .initializer
+        .iter()
+        .filter(|t| is_weight(t) && !quantization.contains(t.name.as_str()))
+        .map(elements)
+        .sum();
     let constants: u64 = graph
         .node
         .iter()
-        .filter(|n| n.op_type == "Constant")
+        .filter(|n| n.op_type == "Constant" && !n.output.iter().any(|o| quantization.contains(o.as_str())))
         .flat_map(|n| n.attribute.iter().filter_map(|a| a.t.as_ref()))
-        .filter(|t| is_float(t))
+        .filter(|t| is_weight(t))
         .map(elements)
         .sum();
     initializers + constants
