@@ -13,6 +13,7 @@ its payload ("bytes" long). Images are f32 [n, 1, 28, 28], labels i32 [n], logit
 """
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -120,6 +121,22 @@ class Worker:
 
     def load(self, req, _payload):
         self.net.load_state_dict(self.slots[req["slot"]])
+        self.reply({})
+
+    def checkpoint(self, req, _payload):
+        """Everything the next step depends on (weights, statistics, optimiser moments and
+        the kept slots) to `path`, written whole or not at all."""
+        path = req["path"]
+        state = {"net": self.net.state_dict(), "optim": self.optim.state_dict(), "slots": self.slots}
+        torch.save(state, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        self.reply({})
+
+    def restore(self, req, _payload):
+        state = torch.load(req["path"])
+        self.net.load_state_dict(state["net"])
+        self.optim.load_state_dict(state["optim"])
+        self.slots = state["slots"]
         self.reply({})
 
     def state(self, _req, _payload):

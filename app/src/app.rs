@@ -410,6 +410,7 @@ fn ladder_points(state: &State) -> Vec<LadderPoint> {
                 name: entry.name.clone(),
                 role: card.role.as_str().to_string(),
                 params: card.params,
+                bytes: card.bytes,
                 latency_ms: card.native_latency_ms,
                 accuracy: card.test_accuracy,
                 chosen: entry.id == m.student,

@@ -135,7 +135,11 @@ async function main() {
   for (const v of variants) runners.push(await oursRunner(v));
   runners.push(await ortRunner());
   const models = [];
-  for (const id of [manifest.teacher, manifest.student]) {
+  // The chosen student's int8 rung too, where the manifest has one: its latency in the
+  // browser is what says whether it is a faster model or only a smaller one.
+  const int8 = `${manifest.student}-int8`;
+  const ids = [manifest.teacher, manifest.student, ...(entry(int8) ? [int8] : [])];
+  for (const id of ids) {
     status(`timing ${id}…`);
     const bytes = await fetchBytes(`../../static/${entry(id).file}`);
     models.push({ id, bytes: bytes.length, results: await timeModel(runners, bytes, image, schedule) });

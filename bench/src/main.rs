@@ -30,7 +30,13 @@ fn run() -> anyhow::Result<()> {
     let [_, h, w] = images.dims[..] else { anyhow::bail!("{} is not [n, h, w] images", schedule.image) };
     let first = &images.data[..h * w];
     let mut results = Vec::new();
-    for id in [&manifest.teacher, &manifest.student] {
+    // The chosen student's int8 rung too, where the manifest has one (bench/page/harness.js).
+    let int8 = format!("{}-int8", manifest.student);
+    let mut ids = vec![manifest.teacher.clone(), manifest.student.clone()];
+    if manifest.model(&int8).is_some() {
+        ids.push(int8);
+    }
+    for id in &ids {
         let entry = manifest.model(id).with_context(|| format!("manifest has no model {id}"))?;
         let bytes = read(&root.join("static").join(&entry.file))?;
         let started = Instant::now();

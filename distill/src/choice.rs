@@ -217,6 +217,7 @@ mod tests {
                 stop_reason: StopReason::MaxEpochs,
                 wall_seconds: 0.0,
                 train_images_per_second: 0.0,
+                resumed_after_epochs: vec![],
             },
             loss: String::new(),
             kd_alpha: None,
@@ -224,6 +225,7 @@ mod tests {
             config: TrainConfig::default(),
             seed: 0,
             stage: None,
+            quantization: None,
         }
     }
 

@@ -115,6 +115,7 @@ impl Exporter<'_> {
             config: t.config.clone(),
             seed: t.seed,
             stage: Some(stage),
+            quantization: None,
         })
     }
 }

@@ -11,14 +11,18 @@
 //! [`config::PipelineConfig`] and the orchestration in [`pipeline`]; [`soft`] caches the
 //! teacher's logits per view, [`stage`] reuses models whose inputs did not change,
 //! [`choice`] picks the student by the page's readiness verdict, [`export`] writes and
-//! scores the ONNX files their training cards (`distillate_engine::training`) describe.
+//! scores the ONNX files their training cards (`distillate_engine::training`) describe,
+//! [`checkpoint`] lets a stopped training go on from its last epoch, [`int8`] adds the chosen student quantized, [`site`] the manifest and sample set.
 
+pub mod checkpoint;
 pub mod choice;
 pub mod config;
 pub mod data;
 pub mod export;
+pub mod int8;
 pub mod model;
 pub mod pipeline;
+pub mod site;
 pub mod soft;
 pub mod stage;
 pub mod torch;

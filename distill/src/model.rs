@@ -5,6 +5,8 @@
 //! in a [`Worker`] (PyTorch, see [`crate::torch`]); the export folds each BatchNorm into its
 //! convolution, so the ONNX graph is Conv/Relu/MaxPool/GAP/Gemm only.
 
+use std::path::Path;
+
 use distillate_engine::onnx_build::OnnxBuilder;
 pub use distillate_engine::training::Arch;
 use serde_json::{Value, json};
@@ -93,6 +95,19 @@ impl Cnn {
     /// Goes back to the weights kept under `slot`.
     pub fn load(&mut self, slot: &str) -> anyhow::Result<()> {
         self.worker.request(json!({ "op": "load", "slot": slot }), &[])?;
+        Ok(())
+    }
+
+    /// Writes everything training goes on from (weights, statistics, optimiser state and
+    /// the kept slots) to `path`, atomically.
+    pub fn checkpoint(&mut self, path: &Path) -> anyhow::Result<()> {
+        self.worker.request(json!({ "op": "checkpoint", "path": path }), &[])?;
+        Ok(())
+    }
+
+    /// Goes back to what [`Cnn::checkpoint`] wrote to `path`.
+    pub fn restore(&mut self, path: &Path) -> anyhow::Result<()> {
+        self.worker.request(json!({ "op": "restore", "path": path }), &[])?;
         Ok(())
     }
 

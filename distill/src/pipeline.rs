@@ -1,24 +1,27 @@
 //! The whole run, in stages, each cached by its inputs (see [`crate::stage`]): teacher →
 //! soft targets for every view → student ladder (distilled, exported with a parity check,
 //! scored in tract, timed natively against the teacher) → choice by the readiness verdict
-//! → cross-entropy baselines of the chosen architecture (one run for both) → model cards,
-//! ladder summary, sample set and demo manifest.
+//! → cross-entropy baselines of the chosen architecture (one run for both) → the chosen
+//! student quantized to int8 ([`crate::int8`]) → model cards, ladder summary, sample set and
+//! demo manifest ([`crate::site`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use distillate_engine::Model;
-use distillate_engine::manifest::{Manifest, ModelEntry, SampleSet};
 use distillate_engine::verdict::Thresholds;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::checkpoint::Checkpoint;
 use crate::choice::{Candidate, StudentVerdict, choose};
 use crate::config::{KdConfig, PipelineConfig, StudentSpec, TrainConfig};
 use crate::data::{CLASS_NAMES, Dataset};
-use crate::export::{Exporter, Trained, evaluate, native_latency, preprocess_spec, tract_logits};
+use crate::export::{Exporter, Trained, evaluate, native_latency, tract_logits};
+use crate::int8;
 use crate::model::Arch;
+use crate::site::{manifest, write_samples};
 use crate::soft::{SoftTargets, fnv1a64};
 use crate::stage::{Rebuild, StageRecord, cached};
 use crate::train::{Job, Objective, train, train_last_and_early_stopped};
@@ -98,6 +101,13 @@ impl Laps {
 /// burn-trained ones before 2026-12-03) are never reused as if this one had made them.
 const TRAINER: &str = "pytorch";
 
+/// Where stage `id` checkpoints its training: named by its key, so a run with other inputs
+/// never resumes from it.
+fn checkpoint_for(cache_dir: &Path, id: &str, record: &StageRecord) -> Checkpoint {
+    let key = fnv1a64(record.key.to_string().as_bytes());
+    Checkpoint::new(cache_dir.join("checkpoints").join(format!("{id}-{key:016x}")))
+}
+
 /// A stage's cache key: everything its model depends on.
 fn key(
     arch: &Arch,
@@ -171,6 +181,7 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
     let teacher_key = key(&teacher_arch, &config.teacher, config.seed, &data_key, json!("cross_entropy"));
     let teacher_only = Exporter { data: &data, out, teacher_test: None };
     let mut teacher_card = stage(out, "teacher", teacher_key, &options.rebuild, |record| {
+        let checkpoint = checkpoint_for(&options.cache_dir, "teacher", &record);
         let job = Job {
             arch: &teacher_arch,
             config: &config.teacher,
@@ -181,6 +192,8 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
             seed: config.seed,
             log_prefix: "teacher",
             threads: options.threads,
+            checkpoint: Some(&checkpoint),
+            stop_after_epochs: None,
         };
         let (mut model, log) = train(&job)?;
         let trained = Trained {
@@ -240,6 +253,7 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
         let threads = if beside { 1 } else { options.threads };
         let student = || {
             stage(out, &rung.id, rung.key.clone(), &options.rebuild, |record| {
+                let checkpoint = checkpoint_for(&options.cache_dir, &rung.id, &record);
                 let targets = soft.as_ref().context("soft targets")?;
                 let objective = Objective::Distill(targets, rung.kd.clone());
                 let job = Job {
@@ -252,6 +266,8 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
                     seed: rung.seed,
                     log_prefix: &rung.id,
                     threads,
+                    checkpoint: Some(&checkpoint),
+                    stop_after_epochs: None,
                 };
                 let (mut model, log) = train(&job)?;
                 let trained = Trained {
@@ -306,11 +322,19 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
         measure(card, &mut teacher_latencies)?;
     }
     laps.mark("baselines");
+    let float = &ladder[choice.index];
+    let mut int8_card = stage(out, &int8::id(float), int8::key(out, float)?, &options.rebuild, |record| {
+        Ok(vec![int8::rung(&exporter, float, record)?])
+    })?
+    .remove(0);
+    measure(&mut int8_card, &mut teacher_latencies)?;
+    laps.mark("int8 rung");
     teacher_card.native_latency_ms = mean(&teacher_latencies);
 
     let chosen = &ladder[choice.index];
     let mut cards = vec![teacher_card.clone()];
     cards.extend(ladder.iter().cloned());
+    cards.push(int8_card);
     cards.extend(baseline_cards.iter().cloned());
     for card in &cards {
         write_card(out, card)?;
@@ -405,6 +429,7 @@ fn baselines(
         return Ok(reused);
     }
     stage(out, &early_id, early_key.clone(), &Rebuild::All, |record| {
+        let checkpoint = checkpoint_for(&options.cache_dir, &early_id, &record);
         let job = Job {
             arch,
             config: rung.train,
@@ -415,6 +440,8 @@ fn baselines(
             seed,
             log_prefix: &early_id,
             threads,
+            checkpoint: Some(&checkpoint),
+            stop_after_epochs: None,
         };
         let trained = if config.full_length_baseline {
             let (full, early) =
@@ -443,47 +470,4 @@ fn baselines(
         }
         Ok(cards)
     })
-}
-
-/// Ships the test set as the site's labelled samples: the IDX files as Zalando publish them.
-fn write_samples(config: &PipelineConfig, out: &Path) -> anyhow::Result<()> {
-    let dir = out.join("data");
-    std::fs::create_dir_all(&dir)?;
-    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
-        let from = Path::new(&config.data_dir).join(name);
-        std::fs::copy(&from, dir.join(name)).with_context(|| format!("cannot copy {}", from.display()))?;
-    }
-    Ok(())
-}
-
-fn manifest(cards: &[TrainingCard], chosen: &str, reason: &str) -> Manifest {
-    let models = cards
-        .iter()
-        .map(|c| ModelEntry {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            file: format!("models/{}.onnx", c.id),
-            preprocess: preprocess_spec(),
-            card: Some(format!("models/{}.card.json", c.id)),
-        })
-        .collect();
-    Manifest {
-        title: "Fashion-MNIST: a distilled CNN for warehouse item recognition".into(),
-        description: "Zalando's Fashion-MNIST product images (the item types a fulfilment centre picks and packs); \
-                      a CNN teacher and students distilled from it, trained on CPU by distill/."
-            .into(),
-        labels: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
-        models,
-        teacher: "teacher".into(),
-        student: chosen.into(),
-        ladder: cards.iter().filter(|c| c.role == Role::Student).map(|c| c.id.clone()).collect(),
-        choice: Some(reason.to_string()),
-        samples: Some(SampleSet {
-            images: "data/t10k-images-idx3-ubyte.gz".into(),
-            labels: "data/t10k-labels-idx1-ubyte.gz".into(),
-        }),
-        gallery: vec![],
-        cost: Default::default(),
-        thresholds: Default::default(),
-    }
 }

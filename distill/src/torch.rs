@@ -65,14 +65,7 @@ impl Worker {
         let op = header["op"].as_str().unwrap_or("?").to_string();
         let bytes: usize = payload.iter().map(|p| p.len()).sum();
         header["payload"] = json!(bytes);
-        let sent = (|| -> std::io::Result<()> {
-            serde_json::to_writer(&mut self.input, &header)?;
-            self.input.write_all(b"\n")?;
-            for p in payload {
-                self.input.write_all(p)?;
-            }
-            self.input.flush()
-        })();
+        let sent = send(&mut self.input, &header, payload);
         sent.with_context(|| format!("torch worker: cannot send '{op}' (did the worker exit? its error is above)"))?;
         let mut line = String::new();
         let read = self.output.read_line(&mut line).with_context(|| format!("torch worker: no reply to '{op}'"))?;
@@ -90,6 +83,16 @@ impl Worker {
         self.output.read_exact(&mut data).with_context(|| format!("torch worker: short reply to '{op}'"))?;
         Ok((reply, data))
     }
+}
+
+/// Writes one request: its header line, then its payload.
+fn send(input: &mut impl Write, header: &Value, payload: &[&[u8]]) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *input, header)?;
+    input.write_all(b"\n")?;
+    for p in payload {
+        input.write_all(p)?;
+    }
+    input.flush()
 }
 
 impl Drop for Worker {

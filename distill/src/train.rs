@@ -6,6 +6,7 @@ use std::time::Instant;
 use distillate_engine::onnx_build::SplitMix64;
 pub use distillate_engine::training::{EpochRecord, StopReason, TrainLog};
 
+use crate::checkpoint::{Checkpoint, Progress, RuleCut};
 use crate::config::{KdConfig, TrainConfig};
 use crate::data::{Augment, Batch, Split, shuffle};
 use crate::model::{Arch, Cnn};
@@ -50,6 +51,11 @@ pub struct Job<'a> {
     pub log_prefix: &'a str,
     /// Threads the network computes on (1 each when two trainings share the machine).
     pub threads: usize,
+    /// Where the run saves itself after every epoch and resumes from (none: in one go).
+    pub checkpoint: Option<&'a Checkpoint>,
+    /// Stop with an error after this many epochs in this process, the checkpoint saved:
+    /// a run split over several sittings (and how the tests stop one).
+    pub stop_after_epochs: Option<usize>,
 }
 
 /// Trains a fresh `job.arch`, early-stopping on `job.val`; returns the best weights in
@@ -74,46 +80,55 @@ pub fn train_last_and_early_stopped(job: &Job<'_>) -> anyhow::Result<(Trained, T
 /// The worker's slot for the early-stop rule's checkpoint.
 const BEST: &str = "best";
 
-/// Where the early-stop rule would have ended a run that went on.
-struct RuleCut {
-    /// Epochs the rule would have run.
-    epochs: usize,
-    /// Its checkpoint's epoch (the weights are in the worker's BEST slot).
-    best: usize,
-    /// Seconds since the start when it would have stopped.
-    seconds: f64,
-}
-
 fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Option<Trained>)> {
-    let Job { arch, config, objective, train, val, val_teacher, seed, log_prefix, threads } = *job;
+    let Job {
+        arch,
+        config,
+        objective,
+        train,
+        val,
+        val_teacher,
+        seed,
+        log_prefix,
+        threads,
+        checkpoint,
+        stop_after_epochs,
+    } = *job;
     if let Objective::Distill(targets, _) = objective {
         anyhow::ensure!(
             targets.covers(config.max_shift, config.hflip),
             "{log_prefix}: the soft targets were computed for other views than this training draws"
         );
     }
-    let started = Instant::now();
     let mut model = Cnn::seeded(arch, seed, config, threads)?;
-    let mut rng = SplitMix64(seed ^ 0x5EED);
+    let mut p = match checkpoint.map(|c| c.resume(&mut model)).transpose()?.flatten() {
+        Some(mut p) => {
+            eprintln!(
+                "{log_prefix}: resuming after epoch {} ({:.0} s of training so far)",
+                p.epochs.len(),
+                p.elapsed_seconds
+            );
+            p.resumed_after_epochs.push(p.epochs.len());
+            p
+        }
+        None => Progress::fresh(seed ^ 0x5EED),
+    };
+    // The budget counts the seconds of earlier processes too.
+    let started = Instant::now();
+    let elapsed = |p: &Progress| p.elapsed_seconds + started.elapsed().as_secs_f64();
+    let (base_seconds, base_epochs) = (p.elapsed_seconds, p.epochs.len());
+    let mut rng = SplitMix64(p.rng);
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let total_steps = (steps_per_epoch * config.max_epochs) as f64;
-    let mut step = 0usize;
 
-    let mut epochs: Vec<EpochRecord> = Vec::new();
-    // Lowest validation loss so far and its epoch: the early-stop rule's checkpoint, kept
-    // by the worker as BEST.
-    let mut best: Option<(f64, usize)> = None;
-    let mut cut: Option<RuleCut> = None;
-    let mut train_seconds = 0.0;
-    let mut trained_images = 0usize;
     let stop_reason = loop {
-        let epoch = epochs.len() + 1;
+        let epoch = p.epochs.len() + 1;
         if epoch > config.max_epochs {
             break StopReason::MaxEpochs;
         }
         // Budget: do not start an epoch that the last one's duration says would overrun.
-        let last = epochs.last().map(|e| e.seconds).unwrap_or(0.0);
-        if started.elapsed().as_secs_f64() + last > config.budget_secs && !epochs.is_empty() {
+        let last = p.epochs.last().map(|e| e.seconds).unwrap_or(0.0);
+        if base_seconds + started.elapsed().as_secs_f64() + last > config.budget_secs && !p.epochs.is_empty() {
             break StopReason::Budget;
         }
         let epoch_start = Instant::now();
@@ -123,7 +138,7 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
         let mut lr = config.learning_rate;
         for chunk in order.chunks(config.batch_size) {
             // Cosine decay from the peak to 0 over max_epochs.
-            lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos());
+            lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * p.step as f64 / total_steps).cos());
             let augment = Augment {
                 rng: &mut rng,
                 max_shift: config.max_shift,
@@ -139,11 +154,11 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
                 }
             };
             loss_sum += loss * chunk.len() as f64;
-            step += 1;
+            p.step += 1;
         }
         let epoch_train_seconds = epoch_start.elapsed().as_secs_f64();
-        train_seconds += epoch_train_seconds;
-        trained_images += train.len();
+        p.train_seconds += epoch_train_seconds;
+        p.trained_images += train.len();
         let Scores { loss: val_loss, accuracy: val_accuracy, agreement: val_agreement } =
             score(&mut model, val, val_teacher)?;
         let record = EpochRecord {
@@ -163,60 +178,71 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
             record.seconds,
             train.len() as f64 / epoch_train_seconds
         );
-        epochs.push(record);
-        if cut.is_none() && best.is_none_or(|(loss, _)| val_loss < loss) {
+        p.epochs.push(record);
+        if p.cut.is_none() && p.best.is_none_or(|(loss, _)| val_loss < loss) {
             model.save(BEST)?;
-            best = Some((val_loss, epoch));
+            p.best = Some((val_loss, epoch));
         }
-        let best_epoch = best.map(|b| b.1).unwrap_or(epoch);
-        if cut.is_none() && epoch >= config.early_stop_from && epoch - best_epoch >= config.patience {
+        let best_epoch = p.best.map(|b| b.1).unwrap_or(epoch);
+        if p.cut.is_none() && epoch >= config.early_stop_from && epoch - best_epoch >= config.patience {
             if config.restore_best {
                 break StopReason::EarlyStop;
             }
-            if let Some((_, e)) = best.take() {
-                cut = Some(RuleCut { epochs: epoch, best: e, seconds: started.elapsed().as_secs_f64() });
+            if let Some((_, e)) = p.best.take() {
+                p.cut = Some(RuleCut { epochs: epoch, best: e, seconds: elapsed(&p) });
             }
         }
+        if let Some(c) = checkpoint {
+            p.rng = rng.0;
+            let mut saved = p.clone();
+            saved.elapsed_seconds = elapsed(&p);
+            c.save(&mut model, &saved)?;
+        }
+        if stop_after_epochs.is_some_and(|n| epoch - base_epochs >= n) {
+            anyhow::bail!("{log_prefix}: stopped after epoch {epoch} as asked (its checkpoint is kept)");
+        }
     };
-    let images_per_second = trained_images as f64 / train_seconds.max(1e-9);
+    let images_per_second = p.trained_images as f64 / p.train_seconds.max(1e-9);
+    let resumed = p.resumed_after_epochs.clone();
     let log = |epochs: Vec<EpochRecord>, best_epoch, stop_reason, wall_seconds| TrainLog {
         epochs,
         best_epoch,
         stop_reason,
         wall_seconds,
         train_images_per_second: images_per_second,
+        resumed_after_epochs: resumed.clone(),
     };
     // The rule's result: its checkpoint where it fired, or at the end if it never did.
-    let rule = match cut {
+    let rule = match p.cut {
         Some(RuleCut { epochs: n, best: e, seconds }) => {
-            Some(log(epochs[..n].to_vec(), e, StopReason::EarlyStop, seconds))
+            Some(log(p.epochs[..n].to_vec(), e, StopReason::EarlyStop, seconds))
         }
-        None => best.map(|(_, e)| log(epochs.clone(), e, stop_reason, started.elapsed().as_secs_f64())),
+        None => p.best.map(|(_, e)| log(p.epochs.clone(), e, stop_reason, elapsed(&p))),
     };
     let (best_epoch, rule) = if config.restore_best {
         let l = rule.ok_or_else(|| anyhow::anyhow!("no epoch completed"))?;
         model.load(BEST)?;
         (l.best_epoch, None)
     } else {
-        anyhow::ensure!(!epochs.is_empty(), "no epoch completed");
-        (epochs.len(), rule)
+        anyhow::ensure!(!p.epochs.is_empty(), "no epoch completed");
+        (p.epochs.len(), rule)
     };
     // The rule's checkpoint goes to a worker of its own before the statistics of the
     // weights kept here are refreshed.
-    let rule = match rule.filter(|_| follow_rule) {
-        Some(l) => Some((model.fork(BEST)?, l)),
-        None => None,
-    };
+    let mut rule_model = None;
+    if let Some(l) = rule.filter(|_| follow_rule) {
+        rule_model = Some((model.fork(BEST)?, l));
+    }
     refresh_batch_norm(&mut model, train, config.batch_size, &mut rng)?;
-    let rule = match rule {
-        Some((mut m, l)) => {
-            refresh_batch_norm(&mut m, train, config.batch_size, &mut rng)?;
-            Some((m, l))
-        }
-        None => None,
-    };
-    let wall_seconds = started.elapsed().as_secs_f64();
-    Ok((model, log(epochs, best_epoch, stop_reason, wall_seconds), rule))
+    if let Some((m, _)) = rule_model.as_mut() {
+        refresh_batch_norm(m, train, config.batch_size, &mut rng)?;
+    }
+    let wall_seconds = elapsed(&p);
+    let epochs = std::mem::take(&mut p.epochs);
+    if let Some(c) = checkpoint {
+        c.clear();
+    }
+    Ok((model, log(epochs, best_epoch, stop_reason, wall_seconds), rule_model))
 }
 
 /// Teacher logits for a batch: each image's row for the view it was drawn in.
@@ -319,6 +345,8 @@ mod tests {
             seed: 3,
             log_prefix: "alone",
             threads: 1,
+            checkpoint: None,
+            stop_after_epochs: None,
         };
         let (_, alone) = train(&job).expect("runs");
         let ((_, full), (_, cut)) = train_last_and_early_stopped(&Job { log_prefix: "both", ..job }).expect("runs");
@@ -334,5 +362,46 @@ mod tests {
         // The same run went on to the end and kept its last weights.
         assert_eq!((full.epochs.len(), full.best_epoch, full.stop_reason), (12, 12, StopReason::MaxEpochs));
         assert_eq!(full.epochs[..cut.epochs.len()], cut.epochs[..]);
+    }
+
+    /// A run stopped part-way and started again must end where the run in one go ends.
+    #[test]
+    fn a_stopped_run_resumes_from_its_checkpoint_to_the_same_result() {
+        let dir = PipelineConfig::default().data_dir;
+        let data = Dataset::load(Path::new(&dir), 100, 200, 0, 11).expect("Fashion-MNIST (scripts/setup installs it)");
+        let arch = Arch { stages: vec![vec![4], vec![8]], classes: 10 };
+        let config =
+            TrainConfig { max_epochs: 4, patience: 10, batch_size: 32, budget_secs: 600.0, ..TrainConfig::default() };
+        let job = Job {
+            arch: &arch,
+            config: &config,
+            objective: &Objective::CrossEntropy,
+            train: &data.train,
+            val: &data.val,
+            val_teacher: None,
+            seed: 5,
+            log_prefix: "resume",
+            threads: 1,
+            checkpoint: None,
+            stop_after_epochs: None,
+        };
+        let (_, whole) = train(&job).expect("runs");
+
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let checkpoint = Checkpoint::new(tmp.path().join("run"));
+        let with_checkpoint = Job { checkpoint: Some(&checkpoint), ..job };
+        let err = train(&Job { stop_after_epochs: Some(2), ..with_checkpoint }).expect_err("stops after 2 epochs");
+        assert!(err.to_string().contains("stopped after epoch 2"), "{err}");
+        let (_, resumed) = train(&with_checkpoint).expect("resumes");
+
+        assert_eq!(resumed.resumed_after_epochs, vec![2]);
+        assert_eq!(resumed.epochs.len(), whole.epochs.len());
+        for (a, b) in whole.epochs.iter().zip(&resumed.epochs) {
+            assert!((a.val_loss - b.val_loss).abs() < 1e-6, "epoch {}: {} vs {}", a.epoch, a.val_loss, b.val_loss);
+            assert_eq!(a.learning_rate, b.learning_rate, "epoch {}: the schedule went on where it stopped", a.epoch);
+        }
+        assert_eq!(resumed.best_epoch, whole.best_epoch);
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("dir").collect();
+        assert!(left.is_empty(), "a finished run leaves no checkpoint: {left:?}");
     }
 }

@@ -15,11 +15,22 @@ fn smoke_pipeline_writes_everything_the_site_needs() {
     let options = Options { cache_dir: out.path().join("cache"), ..Options::default() };
     let summary = run(&PipelineConfig::smoke(), out.path(), &options).expect("smoke pipeline runs");
 
-    // Teacher, two distilled students, the chosen one's two cross-entropy baselines (early
-    // stopped, and every epoch with the last weights).
+    // Teacher, two distilled students, the chosen one quantized to int8, its two
+    // cross-entropy baselines (early stopped, and every epoch with the last weights).
     let roles: Vec<Role> = summary.cards.iter().map(|c| c.role).collect();
     use Role::*;
-    assert_eq!(roles, [Teacher, Student, Student, Baseline, Baseline]);
+    assert_eq!(roles, [Teacher, Student, Student, Quantized, Baseline, Baseline]);
+    let int8 = &summary.cards[3];
+    let q = int8.quantization.as_ref().expect("the int8 card says how it was made");
+    let float = summary.cards.iter().find(|c| c.id == q.from).expect("its float model");
+    assert_eq!(
+        (q.from.as_str(), int8.id.as_str()),
+        (summary.chosen.as_str(), format!("{}-int8", summary.chosen).as_str())
+    );
+    // (Smaller only for real sizes: these students have a few hundred weights, less than
+    // the names of their scales; engine/src/quantize.rs tests the size.)
+    assert!((q.bytes_ratio - int8.bytes as f64 / float.bytes as f64).abs() < 1e-9);
+    assert!((0.0..=1.0).contains(&q.float_agreement) && q.native_latency_ratio > 0.0 && !q.use_as.is_empty());
     assert_eq!(summary.verdicts.len(), 2);
     assert!(summary.cards.iter().all(|c| c.stage.as_ref().is_some_and(|s| s.seconds > 0.0)));
     let full = summary.full_length_baseline.as_deref().expect("a full-length baseline");
@@ -32,6 +43,7 @@ fn smoke_pipeline_writes_everything_the_site_needs() {
     let manifest = Manifest::parse(&std::fs::read(out.path().join("demo.json")).expect("manifest")).expect("valid");
     assert_eq!(manifest.teacher, "teacher");
     assert_eq!(manifest.student, summary.chosen);
+    assert!(manifest.ladder.contains(&int8.id), "the int8 rung is on the page's ladder");
     for entry in &manifest.models {
         let bytes = std::fs::read(out.path().join(&entry.file)).expect("model file");
         let model = Model::load(&bytes).expect("tract loads the export");

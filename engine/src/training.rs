@@ -14,6 +14,8 @@ pub enum Role {
     Student,
     /// A student's architecture trained with cross-entropy only: the reference for the gain.
     Baseline,
+    /// A student's weights stored as int8 after training (post-training quantization).
+    Quantized,
 }
 
 impl Role {
@@ -23,6 +25,7 @@ impl Role {
             Role::Teacher => "teacher",
             Role::Student => "student",
             Role::Baseline => "baseline",
+            Role::Quantized => "int8",
         }
     }
 }
@@ -147,6 +150,10 @@ pub struct TrainLog {
     pub wall_seconds: f64,
     /// Training images per second (forward + backward + update).
     pub train_images_per_second: f64,
+    /// Epochs after which the run was stopped and later resumed from its checkpoint
+    /// (empty for a run in one go).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_after_epochs: Vec<usize>,
 }
 
 /// When a pipeline stage ran, for how long, and the inputs it ran from (its cache key).
@@ -210,6 +217,34 @@ pub struct TrainingCard {
     /// The pipeline stage that made this model: when, how long, from which inputs.
     #[serde(default)]
     pub stage: Option<StageRecord>,
+    /// How an int8 model was made from its float one (absent for trained models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<Quantization>,
+}
+
+/// Post-training quantization of a model: from what, how, and what it cost and bought.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantization {
+    /// Id of the float model quantized.
+    pub from: String,
+    /// Scheme, as a sentence (weights per channel, activations per tensor, …).
+    pub scheme: String,
+    /// Conv and Gemm layers whose weights are int8.
+    pub layers: usize,
+    /// Training images whose activations set the ranges.
+    pub calibration_images: usize,
+    /// Top-1 agreement with the float model on the test images.
+    pub float_agreement: f64,
+    /// Largest |int8 − float| logit on the test images.
+    pub max_abs_logit_change: f32,
+    /// Test accuracy minus the float model's, points.
+    pub accuracy_change_points: f64,
+    /// File size as a share of the float model's.
+    pub bytes_ratio: f64,
+    /// Native latency as a multiple of the float model's (in the same run; > 1 is slower).
+    pub native_latency_ratio: f64,
+    /// What the rung is for, from the measurement: a faster model, or a size point only.
+    pub use_as: String,
 }
 
 impl TrainingCard {

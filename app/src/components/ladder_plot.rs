@@ -6,7 +6,7 @@
 
 use yew::prelude::*;
 
-use crate::format::{group, ms, pct};
+use crate::format::{bytes, group, ms, pct};
 
 /// One point.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub struct LadderPoint {
     pub role: String,
     /// Parameters.
     pub params: u64,
+    /// ONNX file size, bytes (what an int8 rung saves).
+    pub bytes: u64,
     /// Native latency from the model card, ms.
     pub latency_ms: f64,
     /// Test accuracy from the model card.
@@ -140,8 +142,8 @@ pub fn ladder_plot(props: &LadderPlotProps) -> Html {
     let legend = pts.iter().enumerate().map(|(i, p)| {
         html! {
             <li class={classes!(p.role.clone(), p.chosen.then_some("chosen"))}>
-                <b>{ i + 1 }</b>{ format!(" {} — {} · {} · {} params{}", p.name, ms(p.latency_ms), pct(p.accuracy),
-                    group(p.params), if p.chosen { " · chosen" } else { "" }) }
+                <b>{ i + 1 }</b>{ format!(" {} — {} · {} · {} params · {}{}", p.name, ms(p.latency_ms), pct(p.accuracy),
+                    group(p.params), bytes(p.bytes), if p.chosen { " · chosen" } else { "" }) }
             </li>
         }
     });
@@ -171,7 +173,15 @@ mod tests {
     use super::*;
 
     fn point(latency_ms: f64, accuracy: f64) -> LadderPoint {
-        LadderPoint { name: String::new(), role: "student".into(), params: 0, latency_ms, accuracy, chosen: false }
+        LadderPoint {
+            name: String::new(),
+            role: "student".into(),
+            params: 0,
+            bytes: 0,
+            latency_ms,
+            accuracy,
+            chosen: false,
+        }
     }
 
     #[test]
