@@ -319,6 +319,23 @@ mod tests {
     use crate::config::PipelineConfig;
     use crate::data::Dataset;
 
+    /// A cross-entropy run on one thread, in one go.
+    fn cross_entropy<'a>(arch: &'a Arch, config: &'a TrainConfig, data: &'a Dataset, seed: u64) -> Job<'a> {
+        Job {
+            arch,
+            config,
+            objective: &Objective::CrossEntropy,
+            train: &data.train,
+            val: &data.val,
+            val_teacher: None,
+            seed,
+            log_prefix: "test",
+            threads: 1,
+            checkpoint: None,
+            stop_after_epochs: None,
+        }
+    }
+
     /// The pipeline trains the CE baseline once for both of its results; the early-stopped
     /// one must be the run the early-stop rule would have made on its own.
     #[test]
@@ -335,19 +352,7 @@ mod tests {
             budget_secs: 600.0,
             ..TrainConfig::default()
         };
-        let job = Job {
-            arch: &arch,
-            config: &config,
-            objective: &Objective::CrossEntropy,
-            train: &data.train,
-            val: &data.val,
-            val_teacher: None,
-            seed: 3,
-            log_prefix: "alone",
-            threads: 1,
-            checkpoint: None,
-            stop_after_epochs: None,
-        };
+        let job = Job { log_prefix: "alone", ..cross_entropy(&arch, &config, &data, 3) };
         let (_, alone) = train(&job).expect("runs");
         let ((_, full), (_, cut)) = train_last_and_early_stopped(&Job { log_prefix: "both", ..job }).expect("runs");
 
@@ -372,19 +377,7 @@ mod tests {
         let arch = Arch { stages: vec![vec![4], vec![8]], classes: 10 };
         let config =
             TrainConfig { max_epochs: 4, patience: 10, batch_size: 32, budget_secs: 600.0, ..TrainConfig::default() };
-        let job = Job {
-            arch: &arch,
-            config: &config,
-            objective: &Objective::CrossEntropy,
-            train: &data.train,
-            val: &data.val,
-            val_teacher: None,
-            seed: 5,
-            log_prefix: "resume",
-            threads: 1,
-            checkpoint: None,
-            stop_after_epochs: None,
-        };
+        let job = Job { log_prefix: "resume", ..cross_entropy(&arch, &config, &data, 5) };
         let (_, whole) = train(&job).expect("runs");
 
         let tmp = tempfile::tempdir().expect("tempdir");
