@@ -35,32 +35,38 @@ pub fn id(float: &TrainingCard) -> String {
 
 /// The int8 stage's cache key: the float model's content and how it is quantized (a
 /// retrained float model with the same inputs is other weights, so its hash, not its key).
-pub fn key(out: &Path, float: &TrainingCard) -> anyhow::Result<serde_json::Value> {
-    let bytes = std::fs::read(out.join(format!("models/{}.onnx", float.id)))
-        .with_context(|| format!("the ONNX of {}", float.id))?;
-    Ok(json!({
+pub fn key(float: &TrainingCard, float_bytes: &[u8]) -> serde_json::Value {
+    json!({
         "quantized": float.id,
-        "float_model": format!("{:016x}", fnv1a64(&bytes)),
+        "float_model": format!("{:016x}", fnv1a64(float_bytes)),
         "scheme": SCHEME,
         "calibration_images": CALIBRATION_IMAGES,
-    }))
+    })
 }
 
-/// Quantizes `float` (a card the exporter wrote), writes `<id>-int8.onnx` and returns its
+/// The ONNX file the exporter wrote for `float`.
+pub fn float_bytes(out: &Path, float: &TrainingCard) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(out.join(format!("models/{}.onnx", float.id))).with_context(|| format!("the ONNX of {}", float.id))
+}
+
+/// Quantizes `float` (a card the exporter wrote, its file `float_bytes`), writes `<id>-int8.onnx` and returns its
 /// card, with its native latency measured beside the float model's. The card keeps the
 /// float model's training record and export check (the weights came through that export).
-pub fn rung(exporter: &Exporter<'_>, float: &TrainingCard, stage: StageRecord) -> anyhow::Result<TrainingCard> {
+pub fn rung(
+    exporter: &Exporter<'_>,
+    float: &TrainingCard,
+    float_bytes: &[u8],
+    stage: StageRecord,
+) -> anyhow::Result<TrainingCard> {
     let out = exporter.out;
-    let float_bytes = std::fs::read(out.join(format!("models/{}.onnx", float.id)))
-        .with_context(|| format!("the ONNX of {}", float.id))?;
     let calibration = calibration_inputs(&exporter.data.train, CALIBRATION_IMAGES)?;
-    let quantized = quantize_int8(&float_bytes, &calibration).with_context(|| format!("quantizing {}", float.id))?;
+    let quantized = quantize_int8(float_bytes, &calibration).with_context(|| format!("quantizing {}", float.id))?;
     let id = id(float);
     let path = out.join(format!("models/{id}.onnx"));
     std::fs::write(&path, &quantized.bytes).with_context(|| format!("cannot write {}", path.display()))?;
 
     let model = Model::load(&quantized.bytes).with_context(|| format!("tract cannot load {id}"))?;
-    let float_model = Model::load(&float_bytes)?;
+    let float_model = Model::load(float_bytes)?;
     let test = &exporter.data.test;
     let logits = tract_logits(&model, test)?;
     let float_logits = tract_logits(&float_model, test)?;
@@ -74,7 +80,7 @@ pub fn rung(exporter: &Exporter<'_>, float: &TrainingCard, stage: StageRecord) -
     let val = &exporter.data.val;
     let val_accuracy =
         accuracy(&tract_logits(&model, val)?.chunks(classes).map(argmax).collect::<Vec<_>>(), &val.labels)?;
-    let (float_ms, int8_ms) = native_latency(&float_bytes, &quantized.bytes, test)?;
+    let (float_ms, int8_ms) = native_latency(float_bytes, &quantized.bytes, test)?;
     let latency_ratio = int8_ms / float_ms;
     let bytes_ratio = quantized.bytes.len() as f64 / float_bytes.len() as f64;
     let use_as = if latency_ratio < 1.0 {

@@ -322,16 +322,16 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
         measure(card, &mut teacher_latencies)?;
     }
     laps.mark("baselines");
-    let float = &ladder[choice.index];
-    let mut int8_card = stage(out, &int8::id(float), int8::key(out, float)?, &options.rebuild, |record| {
-        Ok(vec![int8::rung(&exporter, float, record)?])
+    let chosen = &ladder[choice.index];
+    let float_bytes = int8::float_bytes(out, chosen)?;
+    let mut int8_card = stage(out, &int8::id(chosen), int8::key(chosen, &float_bytes), &options.rebuild, |record| {
+        Ok(vec![int8::rung(&exporter, chosen, &float_bytes, record)?])
     })?
     .remove(0);
     measure(&mut int8_card, &mut teacher_latencies)?;
     laps.mark("int8 rung");
     teacher_card.native_latency_ms = mean(&teacher_latencies);
 
-    let chosen = &ladder[choice.index];
     let mut cards = vec![teacher_card.clone()];
     cards.extend(ladder.iter().cloned());
     cards.push(int8_card);
