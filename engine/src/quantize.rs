@@ -40,7 +40,7 @@ pub struct Quantized {
     pub calibration_inputs: usize,
 }
 
-/// Quantizes `onnx` (a float model with a fixed `[1, c, h, w]` input) to int8 QDQ, the
+/// Quantizes `onnx` (a float model with one `[n, c, h, w]` input) to int8 QDQ, the
 /// activation ranges observed on `calibration`: preprocessed inputs of `c·h·w` values each.
 pub fn quantize_int8(onnx: &[u8], calibration: &[Vec<f32>]) -> Result<Quantized> {
     let mut proto = pb::ModelProto::decode(onnx)
@@ -152,12 +152,20 @@ fn observe_ranges(
     names: &[String],
     inputs: &[Vec<f32>],
 ) -> Result<Vec<(f32, f32)>> {
-    let shape = fixed_input_shape(graph)?;
+    // The engine's own input check: one NCHW float input (a symbolic batch runs as 1).
+    let (c, h, w, _) = crate::validate::check_input(graph)?;
+    let shape = [1, c, h, w];
     let len: usize = shape.iter().product();
     if let Some(bad) = inputs.iter().find(|i| i.len() != len) {
         return Err(Error::Input(format!("a calibration input has {} values; the model takes {len}", bad.len())));
     }
-    let input_name = graph.input.first().map(|i| i.name.as_str()).unwrap_or_default();
+    // Old exports list initializers among the inputs too; the image is the one that is not.
+    let input_name = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .find(|n| !graph.initializer.iter().any(|t| t.name == *n))
+        .unwrap_or_default();
     let inner: Vec<&String> = names.iter().filter(|n| n.as_str() != input_name).collect();
     let mut probe = graph.clone();
     probe.output = inner.iter().map(|n| pb::ValueInfoProto { name: n.to_string(), ..Default::default() }).collect();
@@ -168,7 +176,7 @@ fn observe_ranges(
         ..Default::default()
     };
     let tract = |e: TractError| Error::Model(format!("calibration: {e:#}"));
-    let fact = InferenceFact::dt_shape(f32::datum_type(), &shape);
+    let fact = InferenceFact::dt_shape(f32::datum_type(), shape);
     let plan = tract_onnx::onnx()
         .model_for_proto_model(&proto)
         .and_then(|mut m| {
@@ -203,25 +211,6 @@ fn observe_ranges(
             None => at_input,
         })
         .collect())
-}
-
-fn fixed_input_shape(graph: &pb::GraphProto) -> Result<Vec<usize>> {
-    use pb::tensor_shape_proto::dimension::Value;
-    let refuse = || Error::invalid("quantization", "calibration needs a fixed input shape [1, c, h, w]");
-    let input = graph.input.first().ok_or_else(refuse)?;
-    let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
-        return Err(refuse());
-    };
-    t.shape
-        .as_ref()
-        .ok_or_else(refuse)?
-        .dim
-        .iter()
-        .map(|d| match d.value {
-            Some(Value::DimValue(v)) if v > 0 => Ok(v as usize),
-            _ => Err(refuse()),
-        })
-        .collect()
 }
 
 /// uint8 scale and zero point of a tensor observed in `[lo, hi]`, widened to contain 0.
