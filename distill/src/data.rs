@@ -144,11 +144,17 @@ pub struct Augment<'a> {
     pub hflip: bool,
     /// Probability of random erasing.
     pub erase_prob: f64,
+    /// Probability of the image as it is ([`View::IDENTITY`]) instead of a drawn view.
+    pub clean_share: f64,
 }
 
 impl Augment<'_> {
-    /// A uniformly drawn view: shifts in [−max_shift, max_shift], mirrored with probability 1/2.
+    /// The image as it is with probability `clean_share`; otherwise a uniformly drawn view:
+    /// shifts in [−max_shift, max_shift], mirrored with probability 1/2.
     fn draw_view(&mut self) -> View {
+        if self.clean_share > 0.0 && f64::from(self.rng.next_f32()) < self.clean_share {
+            return View::IDENTITY;
+        }
         let s = self.max_shift as i64;
         let mut offset = || if s == 0 { 0 } else { (self.rng.next_u64() % (2 * s as u64 + 1)) as i64 - s };
         let (dx, dy) = (offset() as i8, offset() as i8);
@@ -283,7 +289,12 @@ mod tests {
         let mut rng = SplitMix64(1);
         // Draw until a flip happens (probability 1/2 each time).
         let b = (0..64)
-            .map(|_| split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 0, hflip: true, erase_prob: 0.0 })))
+            .map(|_| {
+                split.batch(
+                    &[0],
+                    Some(Augment { rng: &mut rng, max_shift: 0, hflip: true, erase_prob: 0.0, clean_share: 0.0 }),
+                )
+            })
             .find(|b| b.views[0].flip)
             .expect("a flip");
         assert_eq!(b.x[0], normalise(27));
@@ -308,7 +319,10 @@ mod tests {
         let all = View::all(2, true);
         let mut seen = vec![false; all.len()];
         for _ in 0..2_000 {
-            let b = split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 2, hflip: true, erase_prob: 0.0 }));
+            let b = split.batch(
+                &[0],
+                Some(Augment { rng: &mut rng, max_shift: 2, hflip: true, erase_prob: 0.0, clean_share: 0.0 }),
+            );
             let v = b.views[0];
             seen[v.index(2, true)] = true;
             let mut again = vec![0.0; PIXELS];
@@ -316,6 +330,25 @@ mod tests {
             assert_eq!(b.x, again, "{v:?}");
         }
         assert!(seen.iter().all(|s| *s), "every view is drawn");
+    }
+
+    #[test]
+    fn a_clean_share_draws_the_image_as_it_is_that_often_and_other_views_as_before() {
+        let split = tiny();
+        let mut rng = SplitMix64(9);
+        let draws = 4_000;
+        let clean = (0..draws)
+            .filter(|_| {
+                let a = Augment { rng: &mut rng, max_shift: 2, hflip: true, erase_prob: 0.0, clean_share: 0.5 };
+                split.batch(&[0], Some(a)).views[0] == View::IDENTITY
+            })
+            .count();
+        // Half forced, plus a fiftieth of the other half drawn uniformly: 51 %, ± 2.4 (3 σ).
+        let share = clean as f64 / draws as f64;
+        assert!((share - 0.51).abs() < 0.024, "{share}");
+        let mut rng = SplitMix64(9);
+        let always = Augment { rng: &mut rng, max_shift: 2, hflip: true, erase_prob: 0.0, clean_share: 1.0 };
+        assert_eq!(split.batch(&[0], Some(always)).views, vec![View::IDENTITY]);
     }
 
     #[test]
@@ -334,7 +367,10 @@ mod tests {
         // A uniform image: every changed pixel belongs to the erased rectangle.
         let split = Split { pixels: vec![7; PIXELS], labels: vec![1] };
         let mut rng = SplitMix64(3);
-        let b = split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 0, hflip: false, erase_prob: 1.0 }));
+        let b = split.batch(
+            &[0],
+            Some(Augment { rng: &mut rng, max_shift: 0, hflip: false, erase_prob: 1.0, clean_share: 0.0 }),
+        );
         let changed: Vec<(usize, usize)> =
             (0..PIXELS).filter(|&i| b.x[i] != normalise(7)).map(|i| (i / SIDE, i % SIDE)).collect();
         assert!(changed.len() >= (PIXELS as f64 * ERASE_AREA.0 * 0.5) as usize, "{} pixels", changed.len());
@@ -346,7 +382,10 @@ mod tests {
         assert!(h < SIDE && w < SIDE, "{h}×{w} covers the image");
         assert!(changed.len() <= h * w);
         assert!(h * w <= (PIXELS as f64 * ERASE_AREA.1 * 1.3) as usize, "{h}×{w} is larger than the area limit");
-        let without = split.batch(&[0], Some(Augment { rng: &mut rng, max_shift: 0, hflip: false, erase_prob: 0.0 }));
+        let without = split.batch(
+            &[0],
+            Some(Augment { rng: &mut rng, max_shift: 0, hflip: false, erase_prob: 0.0, clean_share: 0.0 }),
+        );
         assert!(without.x.iter().all(|v| *v == normalise(7)));
     }
 

@@ -144,6 +144,7 @@ fn run(job: &Job<'_>, follow_rule: bool) -> anyhow::Result<(Cnn, TrainLog, Optio
                 max_shift: config.max_shift,
                 hflip: config.hflip,
                 erase_prob: config.erase_prob,
+                clean_share: config.clean_view_share,
             };
             let batch = train.batch(chunk, Some(augment));
             let loss = match objective {

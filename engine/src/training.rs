@@ -79,6 +79,11 @@ pub struct TrainConfig {
     /// Keep the weights of the epoch with the best validation loss (true) or of the last
     /// epoch (false, which also turns early stopping off: the last epoch is always kept).
     pub restore_best: bool,
+    /// Share of training draws that show the image as it is — unshifted, unmirrored: the
+    /// view every test image is — instead of a uniformly drawn view (0: every view alike,
+    /// and the key of a stage trained before this setting existed).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub clean_view_share: f64,
 }
 
 impl Default for TrainConfig {
@@ -95,12 +100,17 @@ impl Default for TrainConfig {
             hflip: true,
             erase_prob: 0.0,
             restore_best: true,
+            clean_view_share: 0.0,
         }
     }
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// One epoch's record.
