@@ -17,7 +17,7 @@ Runs the shipped ONNX files in onnxruntime (bench/requirements.txt), one image p
 images, the 5 000 the pipeline holds out for validation among them. 95 s for four models
 on 2 cores.
 
-  bench/.venv/bin/python distill/fidelity.py [--models-dir DIR] teacher student-d7x3 ...
+  bench/.venv/bin/python distill/fidelity.py [--models-dir DIR] teacher student-h18 ...
 """
 
 import argparse

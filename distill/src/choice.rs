@@ -226,6 +226,7 @@ mod tests {
             seed: 0,
             stage: None,
             quantization: None,
+            members: Vec::new(),
         }
     }
 

@@ -116,6 +116,7 @@ impl Exporter<'_> {
             seed: t.seed,
             stage: Some(stage),
             quantization: None,
+            members: Vec::new(),
         })
     }
 }

@@ -12,7 +12,7 @@
 //! teacher's logits per view, [`stage`] reuses models whose inputs did not change,
 //! [`choice`] picks the student by the page's readiness verdict, [`export`] writes and
 //! scores the ONNX files their training cards (`distillate_engine::training`) describe,
-//! [`checkpoint`] lets a stopped training go on from its last epoch, [`int8`] adds the chosen student quantized, [`site`] the manifest and sample set.
+//! [`teacher`] trains the teacher's members and averages them, [`checkpoint`] lets a stopped training go on from its last epoch, [`int8`] adds the chosen student quantized, [`site`] the manifest and sample set.
 
 pub mod checkpoint;
 pub mod choice;
@@ -25,5 +25,6 @@ pub mod pipeline;
 pub mod site;
 pub mod soft;
 pub mod stage;
+pub mod teacher;
 pub mod torch;
 pub mod train;

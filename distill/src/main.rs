@@ -26,7 +26,7 @@ struct Args {
     #[arg(long)]
     print_config: bool,
     /// Train these stages again even if their cached models match: `all`, or model ids
-    /// separated by commas (`teacher`, `student-d7`, `baseline-d7`, …).
+    /// separated by commas (`teacher`, `teacher-2`, `student-h18`, `baseline-h18`, …).
     #[arg(long, default_value = "")]
     rebuild: String,
     /// Where the teacher's soft targets are cached between runs.
@@ -66,14 +66,17 @@ fn run(args: Args) -> anyhow::Result<()> {
         summary.distillation_gain_points, summary.agreement_gain_points
     );
     for card in &summary.cards {
+        let epochs = match card.members.len() {
+            0 => format!("{} epochs", card.training.epochs.len()),
+            n => format!("{n} members"),
+        };
         println!(
-            "{:<16} {:>8} params {:>11} MACs  test {:.2} %  native {:.3} ms  {} epochs ({:?})  {:.0} s",
+            "{:<16} {:>8} params {:>11} MACs  test {:.2} %  native {:.3} ms  {epochs} ({:?})  {:.0} s",
             card.id,
             card.params,
             card.macs,
             card.test_accuracy * 100.0,
             card.native_latency_ms,
-            card.training.epochs.len(),
             card.training.stop_reason,
             card.training.wall_seconds
         );

@@ -103,13 +103,13 @@ const TRAINER: &str = "pytorch";
 
 /// Where stage `id` checkpoints its training: named by its key, so a run with other inputs
 /// never resumes from it.
-fn checkpoint_for(cache_dir: &Path, id: &str, record: &StageRecord) -> Checkpoint {
+pub(crate) fn checkpoint_for(cache_dir: &Path, id: &str, record: &StageRecord) -> Checkpoint {
     let key = fnv1a64(record.key.to_string().as_bytes());
     Checkpoint::new(cache_dir.join("checkpoints").join(format!("{id}-{key:016x}")))
 }
 
 /// A stage's cache key: everything its model depends on.
-fn key(
+pub(crate) fn key(
     arch: &Arch,
     config: &TrainConfig,
     seed: u64,
@@ -121,7 +121,7 @@ fn key(
 
 /// Trains (or reuses) one model: `make` runs only when the cache cannot stand for it, and
 /// its card gets the stage's record.
-fn stage(
+pub(crate) fn stage(
     out: &Path,
     id: &str,
     key: serde_json::Value,
@@ -176,40 +176,7 @@ pub fn run(config: &PipelineConfig, out: &Path, options: &Options) -> anyhow::Re
     });
     laps.mark("load data");
 
-    let classes = CLASS_NAMES.len();
-    let teacher_arch = Arch { stages: config.teacher_stages.clone(), classes };
-    let teacher_key = key(&teacher_arch, &config.teacher, config.seed, &data_key, json!("cross_entropy"));
-    let teacher_only = Exporter { data: &data, out, teacher_test: None };
-    let mut teacher_card = stage(out, "teacher", teacher_key, &options.rebuild, |record| {
-        let checkpoint = checkpoint_for(&options.cache_dir, "teacher", &record);
-        let job = Job {
-            arch: &teacher_arch,
-            config: &config.teacher,
-            objective: &Objective::CrossEntropy,
-            train: &data.train,
-            val: &data.val,
-            val_teacher: None,
-            seed: config.seed,
-            log_prefix: "teacher",
-            threads: options.threads,
-            checkpoint: Some(&checkpoint),
-            stop_after_epochs: None,
-        };
-        let (mut model, log) = train(&job)?;
-        let trained = Trained {
-            id: "teacher",
-            name: "Teacher CNN".into(),
-            role: Role::Teacher,
-            arch: &teacher_arch,
-            model: &mut model,
-            log,
-            config: &config.teacher,
-            kd: None,
-            seed: config.seed,
-        };
-        Ok(vec![teacher_only.export(trained, record)?])
-    })?
-    .remove(0);
+    let mut teacher_card = crate::teacher::teacher(config, &data, &data_key, out, options)?;
     laps.mark("teacher");
 
     let teacher_bytes = std::fs::read(out.join("models/teacher.onnx")).context("the teacher's ONNX")?;

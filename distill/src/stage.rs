@@ -1,6 +1,6 @@
 //! Pipeline stages and their cache: a model whose card records the same inputs as this
 //! run's is reused instead of trained again, so a long teacher stage is paid once and the
-//! students' stages can be rerun on their own (`distill --rebuild student-d7`).
+//! students' stages can be rerun on their own (`distill --rebuild student-h18`).
 
 use std::path::Path;
 
@@ -13,7 +13,7 @@ pub enum Rebuild {
     /// Reuse every stage whose inputs are unchanged.
     #[default]
     Nothing,
-    /// Rebuild these stages (model ids: `teacher`, `student-d7`, `baseline-d7`, …).
+    /// Rebuild these stages (model ids: `teacher`, `teacher-1`, `student-h18`, `baseline-h18`, …).
     These(Vec<String>),
     /// Rebuild everything.
     All,

@@ -15,8 +15,9 @@ fn smoke_pipeline_writes_everything_the_site_needs() {
     let options = Options { cache_dir: out.path().join("cache"), ..Options::default() };
     let summary = run(&PipelineConfig::smoke(), out.path(), &options).expect("smoke pipeline runs");
 
-    // Teacher, two distilled students, the chosen one quantized to int8, its two
-    // cross-entropy baselines (early stopped, and every epoch with the last weights).
+    // Teacher (the ensemble of its two members), two distilled students, the chosen one
+    // quantized to int8, its two cross-entropy baselines (early stopped, and every epoch with
+    // the last weights).
     let roles: Vec<Role> = summary.cards.iter().map(|c| c.role).collect();
     use Role::*;
     assert_eq!(roles, [Teacher, Student, Student, Quantized, Baseline, Baseline]);
@@ -32,6 +33,17 @@ fn smoke_pipeline_writes_everything_the_site_needs() {
     assert!((q.bytes_ratio - int8.bytes as f64 / float.bytes as f64).abs() < 1e-9);
     assert!((0.0..=1.0).contains(&q.float_agreement) && q.native_latency_ratio > 0.0 && !q.use_as.is_empty());
     assert_eq!(summary.verdicts.len(), 2);
+    let teacher = &summary.cards[0];
+    assert_eq!(teacher.members, ["teacher-1", "teacher-2"], "the smoke teacher is an ensemble of two");
+    for id in &teacher.members {
+        let member: TrainingCard = serde_json::from_slice(
+            &std::fs::read(out.path().join(format!("models/{id}.card.json"))).expect("member card"),
+        )
+        .expect("member card parses");
+        assert_eq!((member.role, member.params * 2), (Role::Teacher, teacher.params), "{id}");
+        assert!(!member.training.epochs.is_empty());
+    }
+    assert!(teacher.training.epochs.is_empty(), "the ensemble trains nothing itself; its members' epochs are theirs");
     assert!(summary.cards.iter().all(|c| c.stage.as_ref().is_some_and(|s| s.seconds > 0.0)));
     let full = summary.full_length_baseline.as_deref().expect("a full-length baseline");
     let full = summary.cards.iter().find(|c| c.id == full).expect("its card");
@@ -55,7 +67,7 @@ fn smoke_pipeline_writes_everything_the_site_needs() {
         assert!(card.export_max_abs_diff <= PARITY_TOLERANCE);
         assert!((0.0..=1.0).contains(&card.test_accuracy));
         assert_eq!(card.test_images, 200);
-        assert!(!card.training.epochs.is_empty() && card.training.epochs.len() <= 2);
+        assert!(card.training.epochs.len() <= 2 && card.training.epochs.is_empty() != card.members.is_empty());
         assert!(card.native_latency_ms > 0.0);
     }
     let samples = manifest.samples.as_ref().expect("samples");

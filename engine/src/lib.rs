@@ -10,7 +10,7 @@
 //! The engine takes bytes and slices, never paths or browser objects: the CLI reads files,
 //! the web app fetches them, and both hand the bytes here.
 //!
-//! Feature `runtime` (default) is tract: [`model`], [`maxpool`], [`runner`], [`pair`] and [`onnx_build`]. Without
+//! Feature `runtime` (default) is tract: [`model`], [`maxpool`], [`runner`], [`pair`], [`ensemble`] and [`onnx_build`]. Without
 //! it the engine is the measuring, scoring and reporting half only — what the web page's
 //! main thread needs, so that its bundle does not carry an inference runtime it never runs
 //! (the worker has its own).
@@ -21,6 +21,8 @@ pub mod compare;
 pub mod cost;
 pub mod devices;
 pub mod energy;
+#[cfg(feature = "runtime")]
+pub mod ensemble;
 pub mod error;
 pub mod idx;
 pub mod limits;

@@ -230,6 +230,10 @@ pub struct TrainingCard {
     /// How an int8 model was made from its float one (absent for trained models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<Quantization>,
+    /// The models whose mean logits this one is (an ensemble teacher); empty for a
+    /// network trained on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
 }
 
 /// Post-training quantization of a model: from what, how, and what it cost and bought.
