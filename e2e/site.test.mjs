@@ -95,6 +95,30 @@ test('the page loads both bundled models, the gallery and predictions', async ()
   await page.close();
 });
 
+test('the headline strip: the verdict and its figures above the fold at once, then measured here without a click', async () => {
+  const { page, problems } = await open();
+  const strip = page.locator('.headline-strip');
+  // Model-card figures the moment the pair is in, labelled as such.
+  await strip.locator('.tile.verdict.card').waitFor({ timeout: 30_000 });
+  const student = card(manifest.student);
+  assert.match(await strip.locator('.tile.verdict .big').innerText(), /Ready/);
+  assert.match(await strip.locator('.tile.verdict .src').innerText(), /model card/);
+  assert.match(await strip.locator('.tile.accuracy .small').innerText(),
+    new RegExp(`agreement ${(student.teacher_agreement * 100).toFixed(2)} %`));
+  const box = await strip.boundingBox();
+  assert.ok(box.y + box.height <= 900, `the strip ends at ${box.y + box.height} px, below the fold`);
+  // The page measures by itself: the latency, then the verdict, from this browser.
+  await strip.locator('.tile.speed.measured').waitFor({ timeout: 90_000 });
+  assert.ok((await number(strip.locator('.tile.speed .big'))) > 1);
+  await strip.locator('.tile.verdict.measured').waitFor({ timeout: 120_000 });
+  assert.match(await strip.locator('.tile.verdict .src').innerText(), /measured in this browser on 1,000 images/);
+  assert.match(await strip.locator('.tile.accuracy .src').innerText(), /measured/);
+  assert.equal(await strip.locator('.measuring').count(), 0, 'nothing left measuring');
+  await page.screenshot({ path: path.join(artifacts, 'headline.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('the benchmark finishes with positive latencies and a latency cut', async () => {
   const { page, problems } = await open();
   await page.locator('.benchmark button.primary:not([disabled])').waitFor({ timeout: 30_000 });

@@ -9,6 +9,7 @@ use distillate_engine::share::{ShareState, Theme, View};
 use distillate_protocol::Request;
 use yew::prelude::*;
 
+use crate::auto_measure::{AutoStep, auto_bench_config};
 use crate::browser;
 use crate::components::benchmark::Benchmark;
 use crate::components::bring_your_own::BringYourOwn;
@@ -18,6 +19,7 @@ use crate::components::environment::{EnvironmentCard, browser_facts};
 use crate::components::evaluation::Evaluation;
 use crate::components::export::{Export, ExportKind};
 use crate::components::gallery::{Gallery, SampleSet};
+use crate::components::headline::HeadlineStrip;
 use crate::components::ladder_plot::{LadderPlot, LadderPoint};
 use crate::components::model_cards::ModelCards;
 use crate::components::presentation::Presentation;
@@ -101,13 +103,22 @@ pub fn app() -> Html {
             link.send(Request::Benchmark { config: browser_bench_config() });
         })
     };
-    // A shared link restores settings, not numbers: measure latency again, here.
+    // The page measures by itself once the first prediction is in (crate::auto_measure):
+    // opened from a shared link too, whose settings carry no numbers.
     {
-        let on_bench = on_bench.clone();
-        use_effect_with((ready, state.from_link()), move |(ready, from_link)| {
-            if *ready && *from_link {
-                on_bench.emit(());
+        let dispatch = state.dispatcher();
+        let link = link.clone();
+        let step = state.auto_step();
+        use_effect_with(step, move |step| match *step {
+            Some(AutoStep::Benchmark) => {
+                dispatch.dispatch(Action::AutoMeasure(AutoStep::Benchmark));
+                link.send(Request::Benchmark { config: auto_bench_config(BROWSER_WARMUP_MS) });
             }
+            Some(AutoStep::Evaluate(limit)) => {
+                dispatch.dispatch(Action::AutoMeasure(AutoStep::Evaluate(limit)));
+                link.send(Request::Evaluate { limit });
+            }
+            None => {}
         });
     }
     let on_eval = {
@@ -317,6 +328,7 @@ pub fn app() -> Html {
                 </div>
             }
             if let Some(what) = &state.loading { <p class="loading">{ what.clone() }</p> }
+            <HeadlineStrip headline={state.headline()} measuring={state.auto_measuring()} />
             if state.from_link() {
                 <p class="from-link" role="status">{ "Opened from a shared link: its settings are restored. \
                     Latency and accuracy are not carried by links — they are measured again, here, in your browser." }</p>

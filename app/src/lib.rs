@@ -7,10 +7,12 @@
 //! without its `runtime` feature: the page's bundle carries no tract.
 
 pub mod app;
+pub mod auto_measure;
 pub mod browser;
 pub mod components;
 pub mod demo;
 pub mod format;
+pub mod headline;
 pub mod hooks;
 pub mod loader;
 pub mod pool;

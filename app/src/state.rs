@@ -138,6 +138,8 @@ pub struct State {
     pub timeline: LoadTimeline,
     /// Other devices' reports of the loaded pair (from `distillate bench`), in the order added.
     pub devices: Vec<DeviceFigures>,
+    /// What the page measured by itself, for which pair.
+    pub auto: crate::auto_measure::AutoMeasured,
 }
 
 impl State {
@@ -306,6 +308,8 @@ pub enum Action {
     DeviceReports(Vec<(String, Rc<[u8]>)>),
     /// Remove the `n`th device report.
     RemoveDevice(usize),
+    /// The page started a measurement by itself.
+    AutoMeasure(crate::auto_measure::AutoStep),
 }
 
 /// Where throughput mode is.
@@ -361,8 +365,14 @@ impl Reducible for State {
             }
             Action::ClearErrors => s.errors.clear(),
             Action::Select(i) => s.selected = i,
-            Action::StartBench => s.bench = None,
+            // The worker runs one job at a time and a new one replaces the running one.
+            Action::StartBench => {
+                s.bench = None;
+                s.eval = s.eval.take().filter(EvalState::finished);
+            }
+            Action::AutoMeasure(step) => s.start_auto(step),
             Action::StartEval(total) => {
+                s.bench = s.bench.take().filter(|b| b.phase == Phase::Done);
                 s.eval = Some(EvalState { done: 0, total, summary: None, elapsed_ms: 0.0 });
             }
             Action::Cost(c) => s.cost = c,

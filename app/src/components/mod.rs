@@ -8,6 +8,7 @@ pub mod environment;
 pub mod evaluation;
 pub mod export;
 pub mod gallery;
+pub mod headline;
 pub mod ladder_plot;
 pub mod model_cards;
 pub mod presentation;

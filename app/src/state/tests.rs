@@ -248,3 +248,32 @@ fn a_device_that_measured_energy_adds_it_to_the_cost_it_prices() {
     assert_eq!(cost.student.energy_j_per_inference, Some(0.5e-3));
     assert!(cost.student.energy_cost_per_order > 0.0);
 }
+
+/// The worker runs one job at a time: a benchmark started during an evaluation ends it, and
+/// the page must not show the cut-short one as running forever.
+#[test]
+fn a_new_job_replaces_the_running_one_as_in_the_worker() {
+    let state = loaded("").reduce(Action::StartEval(100));
+    let state = state.reduce(Action::StartBench);
+    assert!(state.eval.is_none(), "the evaluation was cut short");
+    let state = state
+        .reduce(Action::Worker(Response::BenchProgress { phase: Phase::Measure, progress: 0.5, samples: samples() }))
+        .reduce(Action::StartEval(10));
+    assert!(state.bench.is_none(), "the benchmark was cut short");
+    let state = state
+        .reduce(Action::Worker(Response::EvalProgress { done: 10, total: 10, summary: None, elapsed_ms: 1.0 }))
+        .reduce(Action::StartBench);
+    assert!(state.eval.as_ref().is_some_and(EvalState::finished), "a finished evaluation stays");
+}
+
+fn samples() -> distillate_engine::bench::AbSamples {
+    distillate_engine::bench::AbSamples {
+        a: vec![2.0],
+        b: vec![1.0],
+        calls_per_sample_a: 1,
+        calls_per_sample_b: 1,
+        warmup_calls: 1,
+        measured_ms: 3.0,
+        clock_resolution_ms: 0.005,
+    }
+}
