@@ -298,15 +298,10 @@ pub fn app() -> Html {
     let header_present = on_present.reform(|_: MouseEvent| ());
 
     // Training cards describe the manifest's models only, not a pair the person brought.
-    let training = |id: Option<&str>| {
-        let m = state.manifest.as_ref()?;
-        let entry = m.model(id?)?;
-        let loaded = state.names.as_ref()?;
-        (loaded.0 == entry.name || loaded.1 == entry.name).then(|| state.training_cards.get(&entry.id).cloned())?
+    let (teacher_training, student_training) = state.pair_training_cards().unzip();
+    let card_accuracy = |t: &Option<std::rc::Rc<distillate_engine::training::TrainingCard>>| {
+        t.as_ref().map(|t| (t.test_accuracy, t.test_images))
     };
-    let (teacher_id, student_id) =
-        state.manifest.as_ref().map(|m| (Some(m.teacher.clone()), Some(m.student.clone()))).unwrap_or((None, None));
-    let card_accuracy = |id: &Option<String>| training(id.as_deref()).map(|t| (t.test_accuracy, t.test_images));
 
     html! {
         <>
@@ -335,7 +330,7 @@ pub fn app() -> Html {
             }
             if let (Some(names), Some(cards)) = (&state.names, &state.cards) {
                 <ModelCards names={names.clone()} cards={cards.clone()} load_ms={state.load_ms}
-                    training={(training(teacher_id.as_deref()), training(student_id.as_deref()))} />
+                    training={(teacher_training.clone(), student_training.clone())} />
             }
             if let Some(samples) = &state.samples {
                 <Gallery samples={SampleSet(samples.clone())} indices={gallery} labels={labels.clone()}
@@ -346,7 +341,7 @@ pub fn app() -> Html {
                     on_run={on_bench} on_cancel={on_cancel.clone()} {ready} />
                 <Evaluation eval={state.eval.clone()} available={state.samples.as_ref().map(|s| s.len()).unwrap_or(0)}
                     labels={labels.clone()} on_run={on_eval} on_cancel={on_cancel}
-                    card_accuracy={(card_accuracy(&teacher_id), card_accuracy(&student_id))} {ready} />
+                    card_accuracy={(card_accuracy(&teacher_training), card_accuracy(&student_training))} {ready} />
             </div>
             <Devices browser={state.latency()} devices={state.devices.clone()} pricing={pricing_device} {ready}
                 on_files={on_device_files} on_remove={on_device_remove} on_price={on_device_price} on_error={on_error.clone()} />

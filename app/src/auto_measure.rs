@@ -91,12 +91,12 @@ impl State {
 mod tests {
     use std::rc::Rc;
 
-    use distillate_engine::bench::AbSamples;
     use distillate_engine::idx::LabelledImages;
     use distillate_protocol::Prediction;
 
     use super::*;
     use crate::state::BenchState;
+    use crate::test_support::ab_samples;
 
     fn answered() -> State {
         let set = LabelledImages { width: 1, height: 1, pixels: vec![0; 3], labels: vec![0, 1, 1] };
@@ -107,15 +107,7 @@ mod tests {
     }
 
     fn bench(phase: Phase) -> Option<BenchState> {
-        let samples = AbSamples {
-            a: vec![],
-            b: vec![],
-            calls_per_sample_a: 1,
-            calls_per_sample_b: 1,
-            warmup_calls: 0,
-            measured_ms: 0.0,
-            clock_resolution_ms: 0.005,
-        };
+        let samples = ab_samples(2.0, 1.0, 0);
         Some(BenchState { phase, progress: 0.5, samples })
     }
 

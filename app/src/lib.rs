@@ -17,5 +17,7 @@ pub mod hooks;
 pub mod loader;
 pub mod pool;
 pub mod state;
+#[cfg(test)]
+mod test_support;
 pub mod timeline;
 pub mod worker_link;

@@ -10,8 +10,9 @@
 //!
 //! What is written: each member's nodes and initializers with every name but the shared
 //! input prefixed by `m{i}.`, then ONNX `Mean` of the members' outputs into `logits` (one
-//! node and no new initializer, so the parameter count stays the members' own). Logits are averaged rather than probabilities so the output stays logits, what
-//! every consumer of a classifier here expects (the page applies softmax itself).
+//! node and no new initializer, so the parameter count stays the members' own). Logits are
+//! averaged rather than probabilities so the output stays logits, what every consumer of a
+//! classifier here expects (the page applies softmax itself).
 //!
 //! Invariant (tested): the ensemble's logits are the mean of the members' logits, run apart.
 

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use distillate_engine::bench::{AbSamples, Phase};
+use distillate_engine::bench::Phase;
 use distillate_engine::manifest::Manifest;
 use distillate_engine::metrics::Evaluation;
 use distillate_engine::training::TrainingCard;
 
 use super::*;
 use crate::state::{BenchState, EvalState};
+use crate::test_support::ab_samples;
 
 fn training(id: &str, accuracy: f64, latency_ms: f64, agreement: Option<f64>) -> Rc<TrainingCard> {
     // A real card, as distill/ writes them, with the figures under test replaced.
@@ -50,15 +51,7 @@ fn bundled(agreement: f64) -> State {
 }
 
 fn benchmarked(mut state: State, teacher_ms: f64, student_ms: f64) -> State {
-    let samples = AbSamples {
-        a: vec![teacher_ms; 9],
-        b: vec![student_ms; 9],
-        calls_per_sample_a: 1,
-        calls_per_sample_b: 1,
-        warmup_calls: 5,
-        measured_ms: 100.0,
-        clock_resolution_ms: 0.005,
-    };
+    let samples = ab_samples(teacher_ms, student_ms, 9);
     state.bench = Some(BenchState { phase: Phase::Done, progress: 1.0, samples });
     state
 }

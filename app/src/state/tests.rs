@@ -151,15 +151,7 @@ fn device_report(card: &ModelCard, board: &str, teacher_ms: f64, student_ms: f64
         ModelReport { name: "S".into(), card: card.clone() },
         vec!["a".into(), "b".into()],
     );
-    let samples = AbSamples {
-        a: vec![teacher_ms; 20],
-        b: vec![student_ms; 20],
-        calls_per_sample_a: 1,
-        calls_per_sample_b: 1,
-        warmup_calls: 1,
-        measured_ms: 100.0,
-        clock_resolution_ms: 1e-6,
-    };
+    let samples = crate::test_support::ab_samples(teacher_ms, student_ms, 20);
     r.latency = Some(LatencyReport::from_samples(&samples).expect("stats"));
     Rc::from(r.to_json().into_bytes())
 }
@@ -257,23 +249,15 @@ fn a_new_job_replaces_the_running_one_as_in_the_worker() {
     let state = state.reduce(Action::StartBench);
     assert!(state.eval.is_none(), "the evaluation was cut short");
     let state = state
-        .reduce(Action::Worker(Response::BenchProgress { phase: Phase::Measure, progress: 0.5, samples: samples() }))
+        .reduce(Action::Worker(Response::BenchProgress {
+            phase: Phase::Measure,
+            progress: 0.5,
+            samples: crate::test_support::ab_samples(2.0, 1.0, 1),
+        }))
         .reduce(Action::StartEval(10));
     assert!(state.bench.is_none(), "the benchmark was cut short");
     let state = state
         .reduce(Action::Worker(Response::EvalProgress { done: 10, total: 10, summary: None, elapsed_ms: 1.0 }))
         .reduce(Action::StartBench);
     assert!(state.eval.as_ref().is_some_and(EvalState::finished), "a finished evaluation stays");
-}
-
-fn samples() -> distillate_engine::bench::AbSamples {
-    distillate_engine::bench::AbSamples {
-        a: vec![2.0],
-        b: vec![1.0],
-        calls_per_sample_a: 1,
-        calls_per_sample_b: 1,
-        warmup_calls: 1,
-        measured_ms: 3.0,
-        clock_resolution_ms: 0.005,
-    }
 }
