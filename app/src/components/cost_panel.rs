@@ -1,9 +1,9 @@
 //! The cost model: inputs, presets, the formula, and the saving.
 
 use distillate_engine::cost::{CostInputs, compare_with_energy};
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::number_input::NumberInput;
 use super::{NumberField, number_inputs};
 
 use crate::format::{money, ms};
@@ -94,21 +94,11 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
     };
     let typed_fields = match props.latency {
         Some((t, s, LatencySource::Typed(..))) => {
-            let on_latency = props.on_latency.clone();
-            let on_t = Callback::from({
-                let on_latency = on_latency.clone();
-                move |e: Event| {
-                    on_latency
-                        .emit(LatencySource::Typed(e.target_unchecked_into::<HtmlInputElement>().value_as_number(), s))
-                }
-            });
-            let on_s = Callback::from(move |e: Event| {
-                on_latency
-                    .emit(LatencySource::Typed(t, e.target_unchecked_into::<HtmlInputElement>().value_as_number()))
-            });
+            let on_t = props.on_latency.reform(move |t| LatencySource::Typed(t, s));
+            let on_s = props.on_latency.reform(move |s| LatencySource::Typed(t, s));
             html! { <div class="typed">
-                <label>{ "teacher ms" }<input type="number" step="any" value={t.to_string()} onchange={on_t} /></label>
-                <label>{ "student ms" }<input type="number" step="any" value={s.to_string()} onchange={on_s} /></label>
+                <NumberInput label="teacher ms" value={t} on_commit={on_t} />
+                <NumberInput label="student ms" value={s} on_commit={on_s} />
             </div> }
         }
         _ => html! {},
