@@ -287,7 +287,8 @@ pub fn app() -> Html {
         let available = state.samples.as_ref().map(|s| s.len()).unwrap_or(0);
         html! {
             <Presentation names={state.names.clone().unwrap_or_default()} cards={state.cards.clone()}
-                latency={state.latency()} devices={state.devices.clone()} bench_progress={running_bench} eval={finished_eval} eval_progress={running_eval}
+                latency={state.latency()} samples={state.bench.as_ref().filter(|b| b.phase == Phase::Done).map(|b| b.samples.clone())}
+                labels={state.labels.clone()} devices={state.devices.clone()} bench_progress={running_bench} eval={finished_eval} eval_progress={running_eval}
                 {cost} verdict={verdict.clone()} slide={state.slide} {dark} on_slide={on_slide.clone()}
                 on_exit={on_exit.clone()} on_theme={on_theme.clone()}
                 on_bench={Callback::from(move |_: ()| if ready { on_bench.emit(()) })}
@@ -334,7 +335,8 @@ pub fn app() -> Html {
             }
             if let Some(samples) = &state.samples {
                 <Gallery samples={SampleSet(samples.clone())} indices={gallery} labels={labels.clone()}
-                    predictions={state.predictions.clone()} selected={state.selected} {on_select} />
+                    predictions={state.predictions.clone()} selected={state.selected} {on_select}
+                    warmed={state.latency().map(|l| (l.teacher.median, l.student.median))} />
             }
             <div class="grid">
                 <Benchmark names={state.names.clone().unwrap_or_default()} bench={state.bench.clone()}

@@ -242,6 +242,7 @@ mod tests {
             top_disagreements: vec![],
             teacher_confusion: ConfusionMatrix::new(10),
             student_confusion: ConfusionMatrix::new(10),
+            teacher_vs_student: ConfusionMatrix::new(10),
         }
     }
 

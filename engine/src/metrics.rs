@@ -69,7 +69,7 @@ pub fn agreement(a: &[usize], b: &[usize]) -> Result<f64> {
 }
 
 /// Counts of (reference, predicted) pairs; row = reference, column = prediction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
     /// Number of classes.
     pub classes: usize,
@@ -219,6 +219,7 @@ impl Evaluation {
             top_disagreements: self.disagreement.top_confusions(5),
             teacher_confusion: self.teacher_confusion.clone(),
             student_confusion: self.student_confusion.clone(),
+            teacher_vs_student: self.disagreement.clone(),
         })
     }
 }
@@ -246,6 +247,10 @@ pub struct EvalSummary {
     pub teacher_confusion: ConfusionMatrix,
     /// Label × student prediction.
     pub student_confusion: ConfusionMatrix,
+    /// Teacher prediction × student prediction: the diagonal is agreement, the rest the
+    /// disagreement grid the presentation shows. Empty in summaries written before it existed.
+    #[serde(default)]
+    pub teacher_vs_student: ConfusionMatrix,
 }
 
 #[cfg(test)]
@@ -302,7 +307,19 @@ mod tests {
         assert_eq!(s.disagreements_by_teacher_class, vec![0, 1, 0]);
         assert_eq!(s.top_disagreements, vec![(1, 2, 1)]);
         assert_eq!(s.teacher_confusion.get(1, 2), 1);
+        assert_eq!((s.teacher_vs_student.get(0, 0), s.teacher_vs_student.get(2, 2)), (1, 1));
+        assert_eq!((s.teacher_vs_student.get(1, 2), s.teacher_vs_student.get(2, 1)), (1, 0));
         assert!(s.mean_kl > 0.0);
+    }
+
+    #[test]
+    fn a_summary_written_before_the_disagreement_grid_still_reads() {
+        let mut eval = Evaluation::new(2);
+        eval.add(&[1.0, 0.0], &[0.0, 1.0], 0).expect("adds");
+        let mut json = serde_json::to_value(eval.summary().expect("summary")).expect("serialises");
+        json.as_object_mut().expect("an object").remove("teacher_vs_student");
+        let old: EvalSummary = serde_json::from_value(json).expect("reads without the grid");
+        assert_eq!(old.teacher_vs_student, ConfusionMatrix::default());
     }
 
     #[test]

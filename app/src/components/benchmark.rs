@@ -89,7 +89,7 @@ fn row(name: &str, s: &LatencyStats, class: &'static str) -> Html {
 
 /// Both models' histograms on one axis, from 0 to the larger p99 (outliers clamp to the
 /// last bin).
-fn histogram_svg(a: &[f64], b: &[f64]) -> Html {
+pub fn histogram_svg(a: &[f64], b: &[f64]) -> Html {
     if a.is_empty() || b.is_empty() {
         return html! {};
     }
@@ -118,7 +118,7 @@ fn histogram_svg(a: &[f64], b: &[f64]) -> Html {
     let ticks = (0..=4).map(|i| {
         let x = w * i as f64 / 4.0;
         html! { <text x={format!("{x:.0}")} y={format!("{}", h - 4.0)} text-anchor={ if i == 0 { "start" } else if i == 4 { "end" } else { "middle" } }>
-            { ms(hi * i as f64 / 4.0) }</text> }
+            { if i == 0 { "0".to_string() } else { ms(hi * i as f64 / 4.0) } }</text> }
     });
     html! {
         <svg class="histogram" viewBox={format!("0 0 {w} {h}")} role="img" aria-label="latency histogram">

@@ -4,6 +4,7 @@ pub mod benchmark;
 pub mod bring_your_own;
 pub mod cost_panel;
 pub mod devices;
+pub mod disagreement_grid;
 pub mod environment;
 pub mod evaluation;
 pub mod export;

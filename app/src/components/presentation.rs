@@ -2,6 +2,7 @@
 //! cut, the accuracy delta, the saving, the verdict — in large type, driven by keys.
 
 use distillate_engine::ModelCard;
+use distillate_engine::bench::AbSamples;
 use distillate_engine::cost::CostComparison;
 use distillate_engine::devices::DeviceFigures;
 use distillate_engine::metrics::EvalSummary;
@@ -10,6 +11,8 @@ use distillate_engine::verdict::Verdict;
 use web_sys::{HtmlElement, KeyboardEvent};
 use yew::prelude::*;
 
+use super::benchmark::histogram_svg;
+use super::disagreement_grid::DisagreementGrid;
 use crate::format::{bytes, group, ms, pct, si};
 
 /// Slide titles, in order.
@@ -24,6 +27,10 @@ pub struct PresentationProps {
     pub cards: Option<(ModelCard, ModelCard)>,
     /// Finished benchmark.
     pub latency: Option<LatencyReport>,
+    /// Its samples, for the histograms.
+    pub samples: Option<AbSamples>,
+    /// Class names, for the disagreement grid.
+    pub labels: Vec<String>,
     /// Other devices' reports of the pair.
     pub devices: Vec<DeviceFigures>,
     /// Benchmark progress in [0, 1] while one runs.
@@ -182,7 +189,8 @@ fn latency_slide(props: &PresentationProps, teacher: &str, student: &str) -> Htm
                     <span class="teacher">{ format!("{teacher}: {}", ms(l.teacher.median)) }</span>
                     <span class="student">{ format!("{student}: {}", ms(l.student.median)) }</span>
                 </p>
-                <p class="big-note">{ format!("Median per image, measured in this browser now ({} interleaved samples each).", l.teacher.n) }</p>
+                { props.samples.as_ref().map(|s| histogram_svg(&s.a, &s.b)).unwrap_or_default() }
+                <p class="big-note">{ format!("Median per image, measured in this browser now ({} interleaved samples each; the histograms are every sample).", l.teacher.n) }</p>
             </>
         },
         (None, Some(p)) => html! { <p class="big-note">{ format!("Measuring… {:.0} %", p * 100.0) }</p> },
@@ -202,14 +210,17 @@ fn latency_slide(props: &PresentationProps, teacher: &str, student: &str) -> Htm
 fn accuracy_slide(props: &PresentationProps, teacher: &str, student: &str) -> Html {
     match (&props.eval, props.eval_progress) {
         (Some(e), _) => html! {
-            <>
-                <p class="hero"><b>{ format!("{:+.2}", e.delta_points) }</b><span>{ "points of top-1 accuracy" }</span></p>
-                <p class="pair-line">
-                    <span class="teacher">{ format!("{teacher}: {}", pct(e.teacher_accuracy)) }</span>
-                    <span class="student">{ format!("{student}: {}", pct(e.student_accuracy)) }</span>
-                </p>
-                <p class="big-note">{ format!("On {} labelled images, measured in this browser; the student agrees with the teacher on {}.", group(e.images), pct(e.agreement)) }</p>
-            </>
+            <div class="split">
+                <div>
+                    <p class="hero"><b>{ format!("{:+.2}", e.delta_points) }</b><span>{ "points of top-1 accuracy" }</span></p>
+                    <p class="pair-line">
+                        <span class="teacher">{ format!("{teacher}: {}", pct(e.teacher_accuracy)) }</span>
+                        <span class="student">{ format!("{student}: {}", pct(e.student_accuracy)) }</span>
+                    </p>
+                    <p class="big-note">{ format!("On {} labelled images, measured in this browser; the student agrees with the teacher on {}.", group(e.images), pct(e.agreement)) }</p>
+                </div>
+                <DisagreementGrid grid={e.teacher_vs_student.clone()} labels={props.labels.clone()} />
+            </div>
         },
         (None, Some((done, total))) => {
             html! { <p class="big-note">{ format!("Evaluating… {} of {}", group(done as u64), group(total as u64)) }</p> }
@@ -243,8 +254,9 @@ fn verdict_slide(props: &PresentationProps) -> Html {
                 <div class="big-axes">{ for v.axes().into_iter().map(|a| html! {
                     <div class={classes!("axis", if a.pass { "ok" } else { "bad" })}>
                         <h2>{ &a.name }</h2><b>{ if a.pass { "PASS" } else { "FAIL" } }</b>
-                        <ul>{ for a.checks.iter().filter(|c| !c.pass).map(|c| html! {
-                            <li>{ format!("{}: {:.3} {} {:.3}", c.name, c.value, c.comparison, c.threshold) }</li>
+                        <ul>{ for a.checks.iter().map(|c| html! {
+                            <li class={ if c.pass { "ok" } else { "bad" } }>
+                                { format!("{} {}: {:.3} {} {:.3}", if c.pass { "✓" } else { "✗" }, c.name, c.value, c.comparison, c.threshold) }</li>
                         }) }</ul>
                     </div>
                 }) }</div>
