@@ -649,3 +649,45 @@ test('hostile input: every bad file or value gets a message naming it, and the l
   await page.screenshot({ path: path.join(artifacts, 'hostile-input.png'), fullPage: true });
   await page.close();
 });
+
+const axeSource = fs.readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page as it is now, one line each. */
+async function accessibilityViolations(page) {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+}
+
+test('accessibility: no serious or critical axe-core violation on the page or any slide, light or dark; keyboard focus is visible', async () => {
+  for (const theme of ['light', 'dark']) {
+    const { page, problems } = await open(`?theme=${theme}`);
+    // Measured, so every table, plot and verdict is on the page.
+    await measure(page);
+    await page.locator('.headline-strip .tile.verdict.measured').waitFor({ timeout: 60_000 });
+    assert.deepEqual(await accessibilityViolations(page), [], `${theme} page`);
+    // Every control the keyboard reaches shows where the focus is.
+    await page.locator('header h1').click();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      const focus = await page.evaluate(() => {
+        const e = document.activeElement;
+        const s = getComputedStyle(e);
+        return { what: `${e.tagName.toLowerCase()} ${e.textContent.trim().slice(0, 30)}`,
+          visible: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 };
+      });
+      assert.ok(focus.visible, `${theme}: no visible focus on ${focus.what}`);
+    }
+    await page.locator('header button', { hasText: 'Present' }).click();
+    for (let slide = 0; slide < 5; slide++) {
+      await page.keyboard.press(String(slide + 1));
+      assert.deepEqual(await accessibilityViolations(page), [], `${theme} slide ${slide + 1}`);
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  }
+});

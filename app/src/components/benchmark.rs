@@ -48,7 +48,7 @@ pub fn benchmark(props: &BenchmarkProps) -> Html {
                 <p class="status">{ status }</p>
                 { histogram_svg(&b.samples.a, &b.samples.b) }
                 if let (Some(t), Some(s)) = stats {
-                    <table class="stats">
+                    <table class="stats" tabindex="0">
                         <tr><th></th><th>{ "median" }</th><th>{ "95 % CI of median" }</th><th>{ "p90" }</th><th>{ "p99" }</th><th>{ "min" }</th></tr>
                         { row(&props.names.0, &t, "teacher") }
                         { row(&props.names.1, &s, "student") }

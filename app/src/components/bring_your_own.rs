@@ -257,7 +257,7 @@ pub fn bring_your_own(props: &BringYourOwnProps) -> Html {
                 <button onclick={open_manifest}>{ "Open manifest" }</button>
             </div>
             if !props.own_images.is_empty() {
-                <table class="stats"><tr><th>{ "your image" }</th><th>{ "teacher" }</th><th></th><th>{ "student" }</th><th></th></tr>{ for own }</table>
+                <table class="stats" tabindex="0"><tr><th>{ "your image" }</th><th>{ "teacher" }</th><th></th><th>{ "student" }</th><th></th></tr>{ for own }</table>
             }
         </section>
     }

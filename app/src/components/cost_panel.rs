@@ -80,7 +80,7 @@ pub fn cost_panel(props: &CostPanelProps) -> Html {
             Err(e) => html! { <p class="error">{ e.to_string() }</p> },
             Ok(c) => html! {
                 <>
-                    <table class="stats">
+                    <table class="stats" tabindex="0">
                         <tr><th></th><th>{ "latency" }</th><th>{ "cost / order" }</th><th>{ "cost / year" }</th></tr>
                         <tr class="teacher"><th>{ "teacher" }</th><td>{ ms(t) }</td><td>{ money(c.teacher.cost_per_order) }</td><td>{ money(c.teacher.cost_per_year) }</td></tr>
                         <tr class="student"><th>{ "student" }</th><td>{ ms(s) }</td><td>{ money(c.student.cost_per_order) }</td><td>{ money(c.student.cost_per_year) }</td></tr>

@@ -115,7 +115,7 @@ pub fn devices(props: &DevicesProps) -> Html {
                 <input type="file" accept=".json,application/json" multiple=true disabled={!props.ready} onchange={on_pick} />
             </label>
             if browser_row.is_some() || !props.devices.is_empty() {
-                <table class="stats">
+                <table class="stats" tabindex="0">
                         <tr><th>{ "device" }</th><th>{ "report" }</th><th>{ "teacher ms" }</th><th>{ "student ms" }</th>
                             <th>{ "speed-up" }</th><th>{ "student / s" }</th><th>{ "energy / inference" }</th>
                             <th>{ "verdict there" }</th><th></th></tr>
