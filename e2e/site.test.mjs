@@ -127,6 +127,31 @@ test('the headline strip: the verdict and its figures above the fold at once, th
   await page.close();
 });
 
+test('the ladder: on request every model is timed in this browser and the plot redraws with those figures, labelled', async () => {
+  const { page, problems } = await open();
+  const ladder = page.locator('.ladder');
+  await ladder.locator('.point').first().waitFor({ timeout: 30_000 });
+  await page.locator('.gallery .thumb').first().waitFor({ timeout: 30_000 });
+  const legendMs = async () => (await ladder.locator('.legend li').allInnerTexts())
+    .map((t) => parseFloat(t.match(/— ([\d.]+) ms/)[1]));
+  const cards = await legendMs();
+  assert.match(await ladder.locator('svg').textContent(), /native latency per image, model cards/);
+  await ladder.locator('button', { hasText: 'Time every model' }).click();
+  await ladder.locator('.rungs .status', { hasText: 'timing…' }).waitFor({ timeout: 10_000 });
+  await ladder.locator('.rungs .status', { hasText: `${manifest.models.length} models timed in this browser` })
+    .waitFor({ timeout: 120_000 });
+  assert.match(await ladder.locator('svg').textContent(), /latency per image in this browser/);
+  assert.match(await ladder.locator('.note').first().innerText(), /measured in this browser now/);
+  assert.equal(await ladder.locator('.point').count(), manifest.models.length);
+  const timed = await legendMs();
+  assert.notDeepEqual(timed, cards);
+  // The teacher (first in the manifest) is the slowest model here too.
+  assert.ok(timed.every((ms) => ms > 0 && ms <= timed[0]), timed.join(', '));
+  await ladder.screenshot({ path: path.join(artifacts, 'ladder-timed.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('the benchmark finishes with positive latencies and a latency cut', async () => {
   const { page, problems } = await open();
   await page.locator('.benchmark button.primary:not([disabled])').waitFor({ timeout: 30_000 });

@@ -28,6 +28,7 @@ use crate::components::throughput::ThroughputPanel;
 use crate::demo::{DEFAULT_MANIFEST, deliver_samples, load_demo, request_pair};
 use crate::hooks::{reach, worker_script};
 use crate::loader::query_param;
+use crate::rungs::RungStatus;
 use crate::state::{Action, LatencySource, State, ThroughputStatus};
 use crate::timeline::Milestone;
 use crate::worker_link::{PairLoad, use_worker_link};
@@ -152,6 +153,11 @@ pub fn app() -> Html {
                 dispatch.dispatch(Action::Throughput(status));
             });
         })
+    };
+    let on_time_rungs = {
+        let (dispatch, link) = (state.dispatcher(), link.clone());
+        let ladder = state.manifest.clone().map(|m| (state.manifest_url.clone(), m));
+        Callback::from(move |_| crate::rungs::start(&dispatch, &link, ladder.clone()))
     };
     let on_cost = {
         let dispatch = state.dispatcher();
@@ -359,7 +365,8 @@ pub fn app() -> Html {
             <BringYourOwn labels={labels.clone()} {preprocess} own_images={state.own_images.clone()}
                 {on_pair} {on_samples} {on_image} {on_error} />
             <LadderPlot points={ladder_points(&state)} reason={state.manifest.as_ref().and_then(|m| m.choice.clone())}
-                thresholds={(state.thresholds.min_latency_cut, state.thresholds.max_accuracy_drop_points)} />
+                thresholds={(state.thresholds.min_latency_cut, state.thresholds.max_accuracy_drop_points)}
+                rungs={state.rungs.clone()} on_measure={on_time_rungs} />
             <EnvironmentCard worker={state.worker.clone()} timeline={state.timeline.clone()} />
             <footer><p class="note">{ "Every number marked measured was measured in this browser, now. \
                 Figures marked model card come from training." }</p></footer>
@@ -408,19 +415,29 @@ fn gallery_indices(set: &LabelledImages) -> Vec<usize> {
     picked
 }
 
-/// Ladder points from the training cards of every model in the manifest.
+/// Ladder points from the training cards of every model in the manifest, with the
+/// latencies timed in this browser once there are some (never the two sources mixed).
 fn ladder_points(state: &State) -> Vec<LadderPoint> {
     let Some(m) = &state.manifest else { return vec![] };
+    let timed = match &state.rungs {
+        RungStatus::Done(times) => Some(times),
+        _ => None,
+    };
     m.models
         .iter()
         .filter_map(|entry| {
             let card = state.training_cards.get(&entry.id)?;
+            let latency_ms = match timed {
+                Some(times) => *times.get(&entry.id)?,
+                None => card.native_latency_ms,
+            };
             Some(LadderPoint {
+                id: entry.id.clone(),
                 name: entry.name.clone(),
                 role: card.role.as_str().to_string(),
                 params: card.params,
                 bytes: card.bytes,
-                latency_ms: card.native_latency_ms,
+                latency_ms,
                 accuracy: card.test_accuracy,
                 chosen: entry.id == m.student,
             })

@@ -16,6 +16,7 @@ pub mod headline;
 pub mod hooks;
 pub mod loader;
 pub mod pool;
+pub mod rungs;
 pub mod state;
 #[cfg(test)]
 mod test_support;

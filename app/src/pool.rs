@@ -6,7 +6,7 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
-use gloo_worker::Spawnable;
+use gloo_worker::{Spawnable, WorkerBridge};
 
 use distillate_protocol::{PairId, Request, Response, Side};
 
@@ -48,18 +48,7 @@ pub async fn measure(
     samples: SamplesLoad,
 ) -> Result<Throughput, String> {
     let (tx, mut rx) = mpsc::unbounded::<Response>();
-    let bridges: Vec<_> = (0..workers)
-        .map(|_| {
-            let tx = tx.clone();
-            Inference::spawner()
-                .callback(move |response| {
-                    // The receiver lives until every answer is in; a send after that is moot.
-                    let _ = tx.unbounded_send(response);
-                })
-                .as_module(false)
-                .spawn(script)
-        })
-        .collect();
+    let bridges: Vec<_> = (0..workers).map(|_| spawn(script, tx.clone())).collect();
     // Only the workers' callbacks hold senders now: if they all go, `next` hears of it.
     drop(tx);
     for bridge in &bridges {
@@ -68,7 +57,7 @@ pub async fn measure(
     }
     let mut loaded = 0;
     while loaded < 2 * workers {
-        match next(&mut rx).await? {
+        match next(&mut rx, WHO).await? {
             Response::Loaded { .. } | Response::SamplesLoaded { .. } => loaded += 1,
             _ => {}
         }
@@ -80,7 +69,7 @@ pub async fn measure(
         }
         let mut answered = 0;
         while answered < workers {
-            if let Response::Throughput { images, elapsed_ms, .. } = next(&mut rx).await? {
+            if let Response::Throughput { images, elapsed_ms, .. } = next(&mut rx, WHO).await? {
                 // Each worker's own rate, summed: they ran over the same wall-clock span.
                 rates[slot] += images as f64 / (elapsed_ms / 1e3);
                 answered += 1;
@@ -91,13 +80,28 @@ pub async fn measure(
     Ok(Throughput { workers, teacher_per_s: rates[0], student_per_s: rates[1] })
 }
 
-/// The next answer from any worker; a worker's error, or silence, ends the measurement.
-async fn next(rx: &mut mpsc::UnboundedReceiver<Response>) -> Result<Response, String> {
+/// The workers as errors name them.
+const WHO: &str = "the throughput workers";
+
+/// A new inference worker from `script` whose answers go to `tx`.
+pub(crate) fn spawn(script: &str, tx: mpsc::UnboundedSender<Response>) -> WorkerBridge<Inference> {
+    Inference::spawner()
+        .callback(move |response| {
+            // The receiver lives until every answer is in; a send after that is moot.
+            let _ = tx.unbounded_send(response);
+        })
+        .as_module(false)
+        .spawn(script)
+}
+
+/// The next answer from any worker sending to `rx`; a worker's error, or silence, ends
+/// the measurement, with `who` named.
+pub(crate) async fn next(rx: &mut mpsc::UnboundedReceiver<Response>, who: &str) -> Result<Response, String> {
     match select(rx.next(), TimeoutFuture::new(ANSWER_TIMEOUT_MS)).await {
-        Either::Left((Some(Response::Failed(failure)), _)) => Err(format!("a throughput worker failed: {failure}")),
+        Either::Left((Some(Response::Failed(failure)), _)) => Err(format!("{who}: {failure}")),
         Either::Left((Some(response), _)) => Ok(response),
-        Either::Left((None, _)) => Err("the throughput workers stopped answering".into()),
-        Either::Right(_) => Err(format!("no throughput worker answered for {} s", ANSWER_TIMEOUT_MS / 1000)),
+        Either::Left((None, _)) => Err(format!("{who} stopped answering")),
+        Either::Right(_) => Err(format!("{who}: no answer for {} s", ANSWER_TIMEOUT_MS / 1000)),
     }
 }
 

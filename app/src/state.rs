@@ -140,6 +140,8 @@ pub struct State {
     pub devices: Vec<DeviceFigures>,
     /// What the page measured by itself, for which pair.
     pub auto: crate::auto_measure::AutoMeasured,
+    /// The ladder's models timed in this browser.
+    pub rungs: crate::rungs::RungStatus,
 }
 
 impl State {
@@ -310,6 +312,8 @@ pub enum Action {
     RemoveDevice(usize),
     /// The page started a measurement by itself.
     AutoMeasure(crate::auto_measure::AutoStep),
+    /// Timing the ladder's models started, went on, finished or failed.
+    Rungs(crate::rungs::RungStatus),
 }
 
 /// Where throughput mode is.
@@ -333,6 +337,8 @@ impl Reducible for State {
         let mut s = (*self).clone();
         match action {
             Action::ManifestLoaded { url, manifest } => {
+                // Another manifest is another ladder: its rungs are not timed yet.
+                s.rungs = crate::rungs::RungStatus::Idle;
                 s.cost = manifest.cost.clone();
                 s.thresholds = manifest.thresholds.clone();
                 // A link's settings win over the manifest's; a bad one is named and skipped.
@@ -394,6 +400,7 @@ impl Reducible for State {
             Action::Slide(n) => s.slide = n,
             Action::Notice(n) => s.notice = n,
             Action::Throughput(status) => s.throughput = status,
+            Action::Rungs(status) => s.rungs = status,
             Action::Milestone(milestone, at_ms) => s.timeline.reach(milestone, at_ms),
             Action::DeviceReports(files) => s.add_device_reports(&files),
             Action::RemoveDevice(i) => s.remove_device(i),

@@ -95,10 +95,18 @@ pub fn gallery(props: &GalleryProps) -> Html {
             }
         });
         let on_select = props.on_select.clone();
+        // The border's colour says it at a glance; the mark and the title say it without colour.
+        let (mark, said) = match verdict {
+            Some("right") => ("", " — both models right"),
+            Some("wrong") => ("✗", " — a model is wrong"),
+            Some(_) => ("≠", " — the models disagree"),
+            None => ("", ""),
+        };
         html! {
             <button class={classes!("thumb", (i == props.selected).then_some("selected"), verdict)}
-                    title={ name(set.labels[i]) } onclick={ move |_| on_select.emit(i) }>
-                <Thumbnail samples={props.samples.clone()} index={i} label={name(set.labels[i])} />
+                    title={ format!("{}{said}", name(set.labels[i])) } onclick={ move |_| on_select.emit(i) }>
+                <Thumbnail samples={props.samples.clone()} index={i} label={format!("{}{said}", name(set.labels[i]))} />
+                if !mark.is_empty() { <span class="mark" aria-hidden="true">{ mark }</span> }
             </button>
         }
     });

@@ -7,10 +7,13 @@
 use yew::prelude::*;
 
 use crate::format::{bytes, group, ms, pct};
+use crate::rungs::RungStatus;
 
 /// One point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LadderPoint {
+    /// Model id in the manifest.
+    pub id: String,
     /// Model name.
     pub name: String,
     /// Role: teacher, student, baseline.
@@ -19,7 +22,7 @@ pub struct LadderPoint {
     pub params: u64,
     /// ONNX file size, bytes (what an int8 rung saves).
     pub bytes: u64,
-    /// Native latency from the model card, ms.
+    /// Latency per image, ms: the model card's native figure, or this browser's once timed.
     pub latency_ms: f64,
     /// Test accuracy from the model card.
     pub accuracy: f64,
@@ -36,6 +39,10 @@ pub struct LadderPlotProps {
     pub reason: Option<String>,
     /// The verdict's minimum latency cut (0–1) and maximum accuracy drop (points).
     pub thresholds: (f64, f64),
+    /// Where timing the models in this browser is; `Done` means the points carry its figures.
+    pub rungs: RungStatus,
+    /// Time every model in this browser.
+    pub on_measure: Callback<()>,
 }
 
 const W: f64 = 900.0;
@@ -147,22 +154,45 @@ pub fn ladder_plot(props: &LadderPlotProps) -> Html {
             </li>
         }
     });
+    let measured = matches!(props.rungs, RungStatus::Done(_));
+    let x_title = if measured {
+        "latency per image in this browser (log scale) →"
+    } else {
+        "native latency per image, model cards (log scale) →"
+    };
+    let source = if measured {
+        "Latency measured in this browser now: each model benchmarked interleaved with the teacher in a worker of its own. \
+         Accuracy from the model cards (all test images through the same engine)."
+    } else {
+        "Model-card figures from training (native tract on the training machine, the whole test set), not measured in this browser."
+    };
+    let running = matches!(props.rungs, RungStatus::Running(..));
+    let status = match &props.rungs {
+        RungStatus::Idle => String::new(),
+        RungStatus::Running(done, total) => format!("timing… {done} of {total} models beside the teacher"),
+        RungStatus::Done(times) => format!("{} models timed in this browser", times.len()),
+        RungStatus::Failed(why) => why.clone(),
+    };
+    let measure = props.on_measure.reform(|_: MouseEvent| ());
     html! {
         <section class="ladder">
             <h2>{ "Compression ladder" }</h2>
             <svg viewBox={format!("0 0 {W} {H}")} role="img"
                 aria-label="latency against accuracy of every model, with the verdict's pass region">
-                { for pass_region }
                 { for x_grid }{ for y_grid }
+                { for pass_region }
                 <line class="axis" x1={f(LEFT)} y1={f(H - BOTTOM)} x2={f(W - RIGHT)} y2={f(H - BOTTOM)} />
                 <line class="axis" x1={f(LEFT)} y1={f(TOP)} x2={f(LEFT)} y2={f(H - BOTTOM)} />
                 <polyline class="front" points={front.join(" ")} />
-                <text x={f((LEFT + W - RIGHT) / 2.0)} y={f(H - 8.0)} text-anchor="middle">{ "native latency per image (log scale) →" }</text>
+                <text x={f((LEFT + W - RIGHT) / 2.0)} y={f(H - 8.0)} text-anchor="middle">{ x_title }</text>
                 { for markers }
             </svg>
             <ul class="legend">{ for legend }</ul>
-            <p class="note">{ "Model-card figures from training (native tract on the training machine, the whole test set), not measured in this browser. \
-                The line joins the Pareto front: no other model is both faster and more accurate." }</p>
+            <div class="rungs">
+                <button onclick={measure} disabled={running}>{ "Time every model in this browser" }</button>
+                <span class="status">{ status }</span>
+            </div>
+            <p class="note">{ source }{ " The line joins the Pareto front: no other model is both faster and more accurate." }</p>
             if let Some(reason) = &props.reason { <p class="note">{ "Chosen: " }{ reason.clone() }</p> }
         </section>
     }
@@ -174,6 +204,7 @@ mod tests {
 
     fn point(latency_ms: f64, accuracy: f64) -> LadderPoint {
         LadderPoint {
+            id: String::new(),
             name: String::new(),
             role: "student".into(),
             params: 0,
