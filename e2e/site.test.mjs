@@ -2,12 +2,12 @@
 // Run by scripts/test after `trunk build --release`; screenshots go to e2e/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '..', process.env.DIST_DIR || 'dist');
@@ -16,27 +16,11 @@ const artifacts = path.join(here, 'artifacts');
 // under that path as a project page on GitHub Pages would be.
 const SUB_PATH = '/distillate/';
 const distSub = path.join(artifacts, 'dist-sub');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
-  '.json': 'application/json', '.gz': 'application/octet-stream', '.onnx': 'application/octet-stream' };
-
 let server, base, browser;
 
 before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
-  server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    const sub = url.pathname.startsWith(SUB_PATH);
-    const root = sub ? distSub : dist;
-    const rest = sub ? url.pathname.slice(SUB_PATH.length - 1) : url.pathname;
-    const file = path.join(root, decodeURIComponent(rest === '/' ? '/index.html' : rest));
-    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404); res.end('not found'); return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream' });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}`;
+  ({ server, base } = await serve(dist, { [SUB_PATH]: distSub }));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -122,6 +106,14 @@ test('the headline strip: the verdict and its figures above the fold at once, th
   assert.match(await strip.locator('.tile.verdict .src').innerText(), /measured in this browser on 1,000 images/);
   assert.match(await strip.locator('.tile.accuracy .src').innerText(), /measured/);
   assert.equal(await strip.locator('.measuring').count(), 0, 'nothing left measuring');
+  // The same engine on the same 1 000 images as the native CLI (scripts/test writes its report).
+  const native = path.join(artifacts, 'native-1000', 'report.json');
+  if (fs.existsSync(native)) {
+    const { evaluation } = JSON.parse(fs.readFileSync(native, 'utf8'));
+    const [teacher, student] = (await page.locator('.evaluation .metrics b').allInnerTexts()).map(parseFloat);
+    assert.ok(Math.abs(teacher - evaluation.teacher_accuracy * 100) <= 0.2, `teacher ${teacher} vs native ${evaluation.teacher_accuracy}`);
+    assert.ok(Math.abs(student - evaluation.student_accuracy * 100) <= 0.2, `student ${student} vs native ${evaluation.student_accuracy}`);
+  }
   await page.screenshot({ path: path.join(artifacts, 'headline.png') });
   assert.deepEqual(problems, []);
   await page.close();
