@@ -66,6 +66,7 @@ for (const [name, launch] of Object.entries(browsers)) {
       await t.test('loads the bundled pair and classifies the gallery', async () => {
         await s.goto(`${base}/`);
         await s.waitFor('a prediction', 90_000, () => document.querySelectorAll('.detail .prediction').length === 2);
+        await s.waitFor('the worker facts', 10_000, () => document.querySelector('.environment .fallbacks'));
         assert.equal(await s.run(() => document.querySelectorAll('.thumb').length), manifest.labels.length * 2);
         await s.waitFor('every thumbnail classified', 60_000,
           () => [...document.querySelectorAll('.thumb')].every((e) => /right|wrong|disagree/.test(e.className)));
@@ -74,9 +75,13 @@ for (const [name, launch] of Object.entries(browsers)) {
           document.querySelectorAll('.environment dt').forEach((dt) => { facts[dt.innerText] = dt.nextElementSibling?.innerText; });
           return { user_agent: navigator.userAgent, engine_build: facts['engine build'],
             timer_resolution: facts['timer resolution (worker)'], isolated: facts['cross-origin isolated'],
+            engine: facts['browser engine'], fallbacks: facts['fallbacks taken'],
             folder_picker: 'webkitdirectory' in document.createElement('input') };
         }));
         assert.match(figures.engine_build, /simd128/);
+        assert.match(figures.engine, { firefox: /^Gecko/, webkit: /^WebKit/ }[name]);
+        // Where relaxed SIMD is missing the page runs the simd128 build and says so.
+        if (!/relaxed-simd/.test(figures.engine_build)) assert.match(figures.fallbacks, /simd128 build/);
       });
 
       await t.test('measures by itself: the 1 000-image evaluation matches the native CLI, the gallery shows warmed medians', async () => {

@@ -63,6 +63,7 @@ test('the page loads both bundled models, the gallery and predictions', async ()
   assert.equal(await page.locator('.ladder .point').count(), manifest.models.length);
   // Chromium supports relaxed SIMD, so the page picked the worker built with it.
   await page.locator('.environment dd', { hasText: 'relaxed-simd' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('.environment .browser-engine').innerText(), 'Blink (Chromium)');
   // The page timed its own load: every milestone, each after the ones it waits for.
   const timeline = page.locator('.load-timeline');
   await page.waitForFunction(() => JSON.parse(document.querySelector('.load-timeline').dataset.timeline).first_prediction);
