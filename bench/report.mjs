@@ -1,4 +1,4 @@
-// Turns bench/run's JSON (native-ours, native-ort, browser) into docs/benchmarks.md.
+// Turns bench/run's JSON (native-ours, native-ort, browser, cross-browser) into docs/benchmarks.md.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +88,36 @@ if (browser.site) {
   out(`- Full evaluation, 10 000 test images through both models: ${(site.fullEvaluationMs / 1000).toFixed(1)} s (page says: “${site.fullEvaluationStatus.replace(/\s+/g, ' ')}”).`);
   if (site.throughput) out(`- Throughput mode: ${site.throughput.replace(/\s+/g, ' ').replace(/\.$/, '')}.`);
   if (site.environment) out(`- Environment card: ${site.environment.replace(/\s+/g, ' ')}.`);
+  out();
+}
+
+const crossFile = path.join(dir, 'cross-browser.json');
+if (fs.existsSync(crossFile)) {
+  const cross = JSON.parse(fs.readFileSync(crossFile, 'utf8'));
+  out('## Every browser: Chromium, Firefox and WebKit');
+  out();
+  out('The same engine page in each browser, one after another, each through its WebDriver (`bench/cross_browser.mjs`): ' +
+    'Debian\'s Chromium, Firefox ESR and WebKitGTK\'s MiniBrowser (Safari\'s engine). Where the clock is coarse a sample ' +
+    'lasts at least 50 clock steps. Median ms per image; the ratio is our faster build over onnxruntime-web.');
+  out();
+  out('| model | browser | clock step | relaxed SIMD | ours, simd128 | ours, relaxed | onnxruntime-web | ours / ORT |');
+  out('|---|---|---:|---|---:|---:|---:|---:|');
+  const engine = (ua) => (/Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chromium' : 'WebKit');
+  const rows = [];
+  for (const [name, e] of Object.entries(cross)) {
+    if (e.error) { out(`| — | ${name} | — | — | could not run: ${String(e.error).replace(/\|/g, '/').slice(0, 160)} | | | |`); continue; }
+    const version = (e.userAgent.match(/(?:Firefox|Chrome|Version)\/([\d.]+)/) || [])[1] || '';
+    e.models.forEach((m) => {
+      const by = (prefix) => m.results.find((r) => r.runner.startsWith(prefix));
+      const [simd, relaxed, ort] = [by('Distillate simd'), by('Distillate relaxed'), by('onnxruntime-web')];
+      const best = Math.min(simd?.medianMs ?? Infinity, relaxed?.medianMs ?? Infinity);
+      rows.push([m.id, `| ${m.id} | ${engine(e.userAgent)} ${version} | ${f(e.clockStepMs, 1)} ms | ${e.relaxedSimd ? 'yes' : 'no'} | ` +
+        `${f(simd?.medianMs)} | ${relaxed ? f(relaxed.medianMs) : '—'} | ${f(ort?.medianMs)} | ${ort ? f(best / ort.medianMs, 2) : '—'} |`]);
+    });
+  }
+  // Grouped by model, in the order the page times them (teacher, student, int8).
+  const order = [...new Set(rows.map(([id]) => id))];
+  rows.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0])).forEach(([, row]) => out(row));
   out();
 }
 

@@ -7,13 +7,11 @@
 // e2e/artifacts/browsers/. Run by scripts/test after the Chromium suite.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './serve.mjs';
-import { Session, freePort, startDriver } from './webdriver.mjs';
+import { launchers } from './webdriver.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '..', process.env.DIST_DIR || 'dist');
@@ -21,8 +19,6 @@ const out = path.join(here, 'artifacts', 'browsers');
 const manifest = JSON.parse(fs.readFileSync(path.join(dist, 'static', 'demo.json'), 'utf8'));
 // The native CLI on the same first 1 000 test images (scripts/test writes it).
 const nativeReport = path.join(here, 'artifacts', 'native-1000', 'report.json');
-const GECKODRIVER = process.env.GECKODRIVER || path.join(os.homedir(), '.cargo', 'bin', 'geckodriver');
-const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
 let server, base;
 before(async () => {
@@ -31,30 +27,7 @@ before(async () => {
 });
 after(() => server?.close());
 
-const browsers = {
-  firefox: async () => {
-    const port = await freePort();
-    const driver = await startDriver(GECKODRIVER, ['--host', '127.0.0.1', '--port', String(port)], port);
-    const session = await Session.start(`http://127.0.0.1:${port}`, {
-      browserName: 'firefox',
-      'moz:firefoxOptions': { binary: '/usr/bin/firefox-esr', args: ['-headless'] },
-    });
-    return { session, stop: () => driver.kill() };
-  },
-  webkit: async () => {
-    // WebKitGTK needs a display: a private Xvfb.
-    const display = `:${90 + Math.floor(Math.random() * 800)}`;
-    const xvfb = spawn('Xvfb', [display, '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 1000));
-    const port = await freePort();
-    const driver = await startDriver('WebKitWebDriver', [`--port=${port}`], port, { ...process.env, DISPLAY: display });
-    const session = await Session.start(`http://127.0.0.1:${port}`, {
-      browserName: 'MiniBrowser',
-      'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
-    });
-    return { session, stop: () => { driver.kill(); xvfb.kill(); } };
-  },
-};
+const browsers = { firefox: launchers.firefox, webkit: launchers.webkit };
 
 for (const [name, launch] of Object.entries(browsers)) {
   test(`${name}: the page loads, classifies, measures, brings a pair, recovers and presents`, async (t) => {

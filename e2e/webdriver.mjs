@@ -5,6 +5,47 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const GECKODRIVER = process.env.GECKODRIVER || path.join(os.homedir(), '.cargo', 'bin', 'geckodriver');
+const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+
+/** Starts each browser with its driver: { session, stop } (stop ends the driver and any Xvfb). */
+export const launchers = {
+  chromium: async () => {
+    const port = await freePort();
+    const driver = await startDriver(process.env.CHROMEDRIVER || '/usr/bin/chromedriver', [`--port=${port}`], port);
+    const session = await Session.start(`http://127.0.0.1:${port}`, {
+      browserName: 'chrome',
+      'goog:chromeOptions': { binary: process.env.CHROMIUM || '/usr/bin/chromium',
+        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] },
+    });
+    return { session, stop: () => driver.kill() };
+  },
+  firefox: async () => {
+    const port = await freePort();
+    const driver = await startDriver(GECKODRIVER, ['--host', '127.0.0.1', '--port', String(port)], port);
+    const session = await Session.start(`http://127.0.0.1:${port}`, {
+      browserName: 'firefox',
+      'moz:firefoxOptions': { binary: '/usr/bin/firefox-esr', args: ['-headless'] },
+    });
+    return { session, stop: () => driver.kill() };
+  },
+  webkit: async () => {
+    // WebKitGTK needs a display: a private Xvfb.
+    const display = `:${90 + Math.floor(Math.random() * 800)}`;
+    const xvfb = spawn('Xvfb', [display, '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const port = await freePort();
+    const driver = await startDriver('WebKitWebDriver', [`--port=${port}`], port, { ...process.env, DISPLAY: display });
+    const session = await Session.start(`http://127.0.0.1:${port}`, {
+      browserName: 'MiniBrowser',
+      'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
+    });
+    return { session, stop: () => { driver.kill(); xvfb.kill(); } };
+  },
+};
 
 /** A free local TCP port. */
 export async function freePort() {
