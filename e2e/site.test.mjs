@@ -362,8 +362,8 @@ test('device reports: two devices stand beside the browser, price the cost and g
   await page.close();
 });
 
-test('no screen from 360 to 1920 px scrolls sideways, light or dark, on the page and in presentation mode', async () => {
-  const widths = [360, 390, 768, 1024, 1440, 1920];
+test('no screen from 360 to 2560 px scrolls sideways, light or dark, on the page and in presentation mode; on a touch phone every control is ≥ 44 px and the title is clear', async () => {
+  const widths = [360, 390, 768, 1024, 1440, 1920, 2560];
   // The document's width for the page; the slides are a fixed layer, whose overflow never
   // widens the document, so for them the layer's own content width counts.
   const overflow = (page, selector = null) => page.evaluate((selector) => {
@@ -397,6 +397,24 @@ test('no screen from 360 to 1920 px scrolls sideways, light or dark, on the page
     assert.deepEqual(problems, []);
     await page.close();
   }
+  // A phone with a touch screen: every control at least 44 px tall, the header's buttons
+  // clear of the title.
+  const phone = await browser.newContext({ viewport: { width: 360, height: 780 }, hasTouch: true, isMobile: true });
+  const tab = await phone.newPage();
+  await tab.goto(`${base}/`);
+  await tab.locator('.detail .prediction').first().waitFor({ timeout: 30_000 });
+  const small = await tab.evaluate(() => [...document.querySelectorAll('button, input, select, textarea')]
+    .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+    .slice(0, 5).map((e) => `${e.tagName.toLowerCase()} "${(e.textContent || e.type).trim().slice(0, 24)}" ${e.getBoundingClientRect().height}px`));
+  assert.deepEqual(small, []);
+  const covered = await tab.evaluate(() => {
+    const title = document.querySelector('header h1').getBoundingClientRect();
+    return [...document.querySelectorAll('header button')].map((b) => b.getBoundingClientRect())
+      .some((r) => r.left < title.right && r.right > title.left && r.top < title.bottom && r.bottom > title.top);
+  });
+  assert.equal(covered, false, 'a header button covers the title');
+  await tab.screenshot({ path: path.join(artifacts, 'phone-touch.png') });
+  await phone.close();
 });
 
 test('a shared link restores its settings, measures again and keeps the address in sync', async () => {
