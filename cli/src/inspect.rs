@@ -18,6 +18,9 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
         println!("{}", path.display());
         println!("  input       {} (batch {:?})", card.input_label(), card.batch);
         println!("  classes     {}", card.classes);
+        if card.output_probabilities {
+            println!("  output      probabilities (ends in Softmax; read as log-probabilities)");
+        }
         println!("  parameters  {}", card.params);
         println!("  MACs        {} per image ({:.3} GFLOPs)", card.macs, card.flops as f64 / 1e9);
         println!("  size        {} bytes", card.bytes);

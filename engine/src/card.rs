@@ -43,6 +43,10 @@ pub struct ModelCard {
     pub operators: BTreeMap<String, usize>,
     /// The exporter that wrote the file, when it says.
     pub producer: String,
+    /// The model ends in Softmax: its outputs are probabilities, which the engine hands on
+    /// as log-probabilities (see `probabilities.rs`). False in cards written before it existed.
+    #[serde(default)]
+    pub output_probabilities: bool,
     /// SHA-256 of the file, lowercase hex: which model this is, exactly. Reports carry it,
     /// so numbers from another device are matched to the very files measured here. Absent
     /// in reports written before it existed.

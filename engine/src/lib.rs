@@ -40,6 +40,8 @@ pub mod onnx_build;
 pub mod pair;
 pub mod preprocess;
 #[cfg(feature = "runtime")]
+mod probabilities;
+#[cfg(feature = "runtime")]
 pub mod quantize;
 pub mod report;
 #[cfg(feature = "runtime")]

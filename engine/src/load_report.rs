@@ -348,6 +348,7 @@ mod tests {
                     bytes: 1,
                     operators: Default::default(),
                     producer: String::new(),
+                    output_probabilities: false,
                     sha256: None,
                 },
             },

@@ -86,6 +86,7 @@ impl Model {
             bytes: bytes.len() as u64,
             operators,
             producer: proto.producer_name.clone(),
+            output_probabilities: crate::probabilities::ends_in_softmax(graph),
             sha256: Some(sha256_hex(bytes)),
         };
         Ok(Model { card, inference, single: typed })

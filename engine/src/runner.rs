@@ -57,7 +57,11 @@ impl Runner {
     /// alone, without decoding or preprocessing).
     pub fn run_current(&mut self) -> Result<&[f32]> {
         self.classifier.run_into(&self.input, &mut self.logits)?;
-        Ok(&self.logits[..self.card.classes])
+        let scores = &mut self.logits[..self.card.classes];
+        if self.card.output_probabilities {
+            crate::probabilities::to_log_probabilities(scores);
+        }
+        Ok(scores)
     }
 }
 

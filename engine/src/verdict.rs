@@ -261,6 +261,7 @@ mod tests {
             bytes,
             operators: Default::default(),
             producer: String::new(),
+            output_probabilities: false,
             sha256: None,
         }
     }

@@ -42,6 +42,9 @@ pub fn model_cards(props: &ModelCardsProps) -> Html {
                     <dt>{ "file" }</dt><dd>{ bytes(c.bytes) }</dd>
                     <dt>{ "input" }</dt><dd>{ c.input_label() }</dd>
                     <dt>{ "classes" }</dt><dd>{ c.classes }</dd>
+                    if c.output_probabilities {
+                        <dt>{ "output" }</dt><dd>{ "probabilities (ends in Softmax), used as they are" }</dd>
+                    }
                     if let Some(acc) = acc {
                         <dt>{ "test accuracy" }</dt><dd>{ pct(acc) }<span class="src">{ " model card" }</span></dd>
                     }
