@@ -18,6 +18,9 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
         println!("{}", path.display());
         println!("  input       {} (batch {:?})", card.input_label(), card.batch);
         println!("  classes     {}", card.classes);
+        if card.channels_last {
+            println!("  layout      channels-last input [N, H, W, C]; fed NCHW through an added Transpose");
+        }
         if card.output_probabilities {
             println!("  output      probabilities (ends in Softmax; read as log-probabilities)");
         }

@@ -190,6 +190,7 @@ mod tests {
             bytes: params * 4,
             operators: BTreeMap::new(),
             producer: String::new(),
+            channels_last: false,
             output_probabilities: false,
             sha256: None,
         }

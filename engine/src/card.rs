@@ -43,6 +43,11 @@ pub struct ModelCard {
     pub operators: BTreeMap<String, usize>,
     /// The exporter that wrote the file, when it says.
     pub producer: String,
+    /// The model's input was channels-last (`[N, H, W, C]`, as Keras exports); the engine
+    /// feeds it NCHW through a Transpose it adds (see `channels_last.rs`). False in cards
+    /// written before it existed.
+    #[serde(default)]
+    pub channels_last: bool,
     /// The model ends in Softmax: its outputs are probabilities, which the engine hands on
     /// as log-probabilities (see `probabilities.rs`). False in cards written before it existed.
     #[serde(default)]

@@ -17,6 +17,8 @@
 
 pub mod bench;
 pub mod card;
+#[cfg(feature = "runtime")]
+mod channels_last;
 pub mod compare;
 pub mod cost;
 pub mod devices;

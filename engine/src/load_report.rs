@@ -348,6 +348,7 @@ mod tests {
                     bytes: 1,
                     operators: Default::default(),
                     producer: String::new(),
+                    channels_last: false,
                     output_probabilities: false,
                     sha256: None,
                 },

@@ -41,8 +41,9 @@ impl Model {
         if bytes.len() > MAX_MODEL_BYTES {
             return Err(Error::ModelTooLarge { size: bytes.len(), limit: MAX_MODEL_BYTES });
         }
-        let proto = pb::ModelProto::decode(bytes)
+        let mut proto = pb::ModelProto::decode(bytes)
             .map_err(|e| Error::NotOnnx(format!("the bytes are not an ONNX protobuf ({e})")))?;
+        let channels_last = proto.graph.as_mut().is_some_and(crate::channels_last::feed_nchw);
         let graph = proto
             .graph
             .as_ref()
@@ -70,7 +71,7 @@ impl Model {
         let classes = check_output(&typed)?;
         let macs = count_macs(&typed)?;
         let mut operators = BTreeMap::new();
-        for node in &graph.node {
+        for node in graph.node.iter().filter(|n| n.name != crate::channels_last::ADDED_NODE) {
             *operators.entry(node.op_type.clone()).or_insert(0) += 1;
         }
 
@@ -86,6 +87,7 @@ impl Model {
             bytes: bytes.len() as u64,
             operators,
             producer: proto.producer_name.clone(),
+            channels_last,
             output_probabilities: crate::probabilities::ends_in_softmax(graph),
             sha256: Some(sha256_hex(bytes)),
         };

@@ -261,6 +261,7 @@ mod tests {
             bytes,
             operators: Default::default(),
             producer: String::new(),
+            channels_last: false,
             output_probabilities: false,
             sha256: None,
         }

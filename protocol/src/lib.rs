@@ -226,6 +226,7 @@ mod tests {
             bytes: 999,
             operators: BTreeMap::from([("Conv".to_string(), 2)]),
             producer: "test".into(),
+            channels_last: false,
             output_probabilities: false,
             sha256: Some("ab".repeat(32)),
         }

@@ -42,6 +42,9 @@ pub fn model_cards(props: &ModelCardsProps) -> Html {
                     <dt>{ "file" }</dt><dd>{ bytes(c.bytes) }</dd>
                     <dt>{ "input" }</dt><dd>{ c.input_label() }</dd>
                     <dt>{ "classes" }</dt><dd>{ c.classes }</dd>
+                    if c.channels_last {
+                        <dt>{ "layout" }</dt><dd>{ "channels-last input (Keras), fed NCHW" }</dd>
+                    }
                     if c.output_probabilities {
                         <dt>{ "output" }</dt><dd>{ "probabilities (ends in Softmax), used as they are" }</dd>
                     }
