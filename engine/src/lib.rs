@@ -26,6 +26,8 @@ pub mod energy;
 #[cfg(feature = "runtime")]
 pub mod ensemble;
 pub mod error;
+#[cfg(feature = "runtime")]
+mod exporters;
 pub mod idx;
 pub mod limits;
 pub mod load;
