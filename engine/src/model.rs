@@ -44,6 +44,12 @@ impl Model {
         let mut proto = pb::ModelProto::decode(bytes)
             .map_err(|e| Error::NotOnnx(format!("the bytes are not an ONNX protobuf ({e})")))?;
         let channels_last = proto.graph.as_mut().is_some_and(crate::channels_last::feed_nchw);
+        // Shapes annotated on intermediate values are hints, and a symbolic batch in them
+        // ('batch_size', as onnxruntime's quantizer writes after its shape inference) cannot
+        // be unified with the batch the engine fixes: tract infers them all again anyway.
+        if let Some(graph) = proto.graph.as_mut() {
+            graph.value_info.clear();
+        }
         let graph = proto
             .graph
             .as_ref()

@@ -24,7 +24,19 @@ pub(crate) fn check_operators(graph: &pb::GraphProto) -> Result<()> {
         .collect();
     missing.sort();
     missing.dedup();
-    if missing.is_empty() { Ok(()) } else { Err(Error::UnsupportedOperator(missing.join(", "))) }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut message = missing.join(", ");
+    // onnxruntime's own operators (its QOperator int8 format writes QGemm, QLinearAdd, …)
+    // run nowhere else; its QDQ format expresses the same model in standard operators.
+    if missing.iter().any(|op| op.starts_with("com.microsoft:")) {
+        message.push_str(
+            " — com.microsoft operators are onnxruntime's own; for an int8 model, quantize with \
+             quant_format=QuantFormat.QDQ instead",
+        );
+    }
+    Err(Error::UnsupportedOperator(message))
 }
 
 /// Every graph output must be computed by something in the graph. tract assumes so and
