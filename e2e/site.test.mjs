@@ -467,7 +467,7 @@ test('presentation mode: ready when opened from a link — it measures by itself
   await page.keyboard.press('ArrowRight');
   // The quick evaluation, with the teacher × student grid: its cells hold every image.
   await page.locator('.present .hero b').waitFor({ timeout: 90_000 });
-  assert.match(await page.locator('.present .hero b').innerText(), /^[+-]\d+\.\d\d$/);
+  assert.match(await page.locator('.present .hero b').innerText(), /^[+−]\d+\.\d\d$/);
   assert.equal(await page.locator('.present .disagreement-grid rect').count(), 100);
   const counted = (await page.locator('.present .disagreement-grid g text').allTextContents())
     .reduce((sum, t) => sum + Number(t.replace(/,/g, '')), 0);

@@ -38,6 +38,11 @@ pub fn ms(x: f64) -> String {
     }
 }
 
+/// `-0.47` as "−0.47" (a minus sign, not a hyphen), `0.2` as "+0.20".
+pub fn signed(x: f64) -> String {
+    if x < 0.0 { format!("\u{2212}{:.2}", -x) } else { format!("+{x:.2}") }
+}
+
 /// Money with precision fit to the size.
 pub fn money(x: f64) -> String {
     let a = x.abs();
@@ -54,6 +59,12 @@ pub fn money(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signs_are_a_real_minus_or_a_plus() {
+        assert_eq!(signed(-0.47), "\u{2212}0.47");
+        assert_eq!(signed(0.2), "+0.20");
+    }
 
     #[test]
     fn numbers_read_well() {

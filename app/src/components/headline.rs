@@ -3,7 +3,7 @@
 
 use yew::prelude::*;
 
-use crate::format::{money, ms};
+use crate::format::{money, ms, signed};
 use crate::headline::{Figure, Headline};
 
 /// Props of [`HeadlineStrip`].
@@ -39,11 +39,6 @@ fn tile<T>(
             </div>
         },
     }
-}
-
-/// `-0.47` as "−0.47" (a minus sign, not a hyphen), `0.2` as "+0.20".
-fn signed(x: f64) -> String {
-    if x < 0.0 { format!("\u{2212}{:.2}", -x) } else { format!("+{x:.2}") }
 }
 
 /// The strip.

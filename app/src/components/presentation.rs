@@ -13,7 +13,7 @@ use yew::prelude::*;
 
 use super::benchmark::histogram_svg;
 use super::disagreement_grid::DisagreementGrid;
-use crate::format::{bytes, group, ms, pct, si};
+use crate::format::{bytes, group, money, ms, pct, si, signed};
 
 /// Slide titles, in order.
 pub const SLIDES: [&str; 5] = ["The models", "Latency", "Accuracy", "Cost", "Verdict"];
@@ -212,7 +212,7 @@ fn accuracy_slide(props: &PresentationProps, teacher: &str, student: &str) -> Ht
         (Some(e), _) => html! {
             <div class="split">
                 <div>
-                    <p class="hero"><b>{ format!("{:+.2}", e.delta_points) }</b><span>{ "points of top-1 accuracy" }</span></p>
+                    <p class="hero"><b>{ signed(e.delta_points) }</b><span>{ "points of top-1 accuracy" }</span></p>
                     <p class="pair-line">
                         <span class="teacher">{ format!("{teacher}: {}", pct(e.teacher_accuracy)) }</span>
                         <span class="student">{ format!("{student}: {}", pct(e.student_accuracy)) }</span>
@@ -235,8 +235,8 @@ fn cost_slide(props: &PresentationProps) -> Html {
     match &props.cost {
         Ok((c, source)) => html! {
             <>
-                <p class="hero"><b>{ format!("{:.0}", c.saving_per_year) }</b><span>{ "saved per year" }</span></p>
-                <p class="pair-line"><span>{ format!("{:.6} per order ({:.1} % of the teacher's cost)", c.saving_per_order, c.saving_share * 100.0) }</span></p>
+                <p class="hero"><b>{ money(c.saving_per_year) }</b><span>{ "saved per year" }</span></p>
+                <p class="pair-line"><span>{ format!("{} per order ({:.1} % of the teacher's cost)", money(c.saving_per_order), c.saving_share * 100.0) }</span></p>
                 <p class="big-note">{ format!("{} orders/day × {} items × {} inferences; latency {source}.",
                     group(c.inputs.orders_per_day.round() as u64), c.inputs.items_per_order, c.inputs.inferences_per_item) }</p>
             </>
