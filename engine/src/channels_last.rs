@@ -42,22 +42,26 @@ pub(crate) fn feed_nchw(graph: &mut pb::GraphProto) -> bool {
             i.clone_from(&inner);
         }
     }
+    graph.node.insert(0, transpose(ADDED_NODE, name, inner, vec![0, 2, 3, 1]));
+    true
+}
+
+/// A Transpose node named `name` with permutation `perm`.
+fn transpose(name: &str, input: String, output: String, perm: Vec<i64>) -> pb::NodeProto {
     let perm = pb::AttributeProto {
         name: "perm".into(),
         r#type: pb::attribute_proto::AttributeType::Ints as i32,
-        ints: vec![0, 2, 3, 1],
+        ints: perm,
         ..Default::default()
     };
-    let transpose = pb::NodeProto {
-        name: ADDED_NODE.into(),
+    pb::NodeProto {
+        name: name.into(),
         op_type: "Transpose".into(),
-        input: vec![name],
-        output: vec![inner],
+        input: vec![input],
+        output: vec![output],
         attribute: vec![perm],
         ..Default::default()
-    };
-    graph.node.insert(0, transpose);
-    true
+    }
 }
 
 #[cfg(test)]
@@ -84,21 +88,7 @@ mod tests {
         let dims = &mut t.shape.as_mut().expect("a shape").dim;
         let c = dims.remove(1);
         dims.push(c);
-        let perm = pb::AttributeProto {
-            name: "perm".into(),
-            r#type: pb::attribute_proto::AttributeType::Ints as i32,
-            ints: vec![0, 3, 1, 2],
-            ..Default::default()
-        };
-        let node = pb::NodeProto {
-            name: "keras_transpose".into(),
-            op_type: "Transpose".into(),
-            input: vec!["input_1".into()],
-            output: vec![nchw],
-            attribute: vec![perm],
-            ..Default::default()
-        };
-        graph.node.insert(0, node);
+        graph.node.insert(0, transpose("keras_transpose", "input_1".into(), nchw, vec![0, 3, 1, 2]));
         let mut bytes = Vec::new();
         proto.encode(&mut bytes).expect("encodes");
         bytes
