@@ -62,13 +62,12 @@ for (const [name, launch] of Object.entries(browsers)) {
         const [teacher, student, , agreement] = await s.run(() =>
           [...document.querySelectorAll('.evaluation .metrics b')].map((b) => parseFloat(b.innerText)));
         figures.eval_1000 = { teacher, student, agreement };
-        if (fs.existsSync(nativeReport)) {
-          const native = JSON.parse(fs.readFileSync(nativeReport, 'utf8')).evaluation;
-          assert.equal(native.images, 1000);
-          // The same engine on the same images; fused multiply-add may move a borderline image.
-          assert.ok(Math.abs(teacher - native.teacher_accuracy * 100) <= 0.2, `teacher ${teacher} vs native ${native.teacher_accuracy}`);
-          assert.ok(Math.abs(student - native.student_accuracy * 100) <= 0.2, `student ${student} vs native ${native.student_accuracy}`);
-        }
+        assert.ok(fs.existsSync(nativeReport), 'scripts/test writes the native 1 000-image report with `distillate bench`');
+        const native = JSON.parse(fs.readFileSync(nativeReport, 'utf8')).evaluation;
+        assert.equal(native.images, 1000);
+        // The same engine on the same images; fused multiply-add may move a borderline image.
+        assert.ok(Math.abs(teacher - native.teacher_accuracy * 100) <= 0.2, `teacher ${teacher} vs native ${native.teacher_accuracy}`);
+        assert.ok(Math.abs(student - native.student_accuracy * 100) <= 0.2, `student ${student} vs native ${native.student_accuracy}`);
         const latencies = await s.run(() => [...document.querySelectorAll('.detail .latency')].map((e) => e.innerText));
         assert.ok(latencies.every((l) => /warmed median/.test(l)), latencies.join(' | '));
         await shot('measured');

@@ -109,12 +109,11 @@ test('the headline strip: the verdict and its figures above the fold at once, th
   assert.equal(await strip.locator('.measuring').count(), 0, 'nothing left measuring');
   // The same engine on the same 1 000 images as the native CLI (scripts/test writes its report).
   const native = path.join(artifacts, 'native-1000', 'report.json');
-  if (fs.existsSync(native)) {
-    const { evaluation } = JSON.parse(fs.readFileSync(native, 'utf8'));
-    const [teacher, student] = (await page.locator('.evaluation .metrics b').allInnerTexts()).map(parseFloat);
-    assert.ok(Math.abs(teacher - evaluation.teacher_accuracy * 100) <= 0.2, `teacher ${teacher} vs native ${evaluation.teacher_accuracy}`);
-    assert.ok(Math.abs(student - evaluation.student_accuracy * 100) <= 0.2, `student ${student} vs native ${evaluation.student_accuracy}`);
-  }
+  assert.ok(fs.existsSync(native), 'scripts/test writes the native 1 000-image report with `distillate bench`');
+  const { evaluation } = JSON.parse(fs.readFileSync(native, 'utf8'));
+  const [teacherAcc, studentAcc] = (await page.locator('.evaluation .metrics b').allInnerTexts()).map(parseFloat);
+  assert.ok(Math.abs(teacherAcc - evaluation.teacher_accuracy * 100) <= 0.2, `teacher ${teacherAcc} vs native ${evaluation.teacher_accuracy}`);
+  assert.ok(Math.abs(studentAcc - evaluation.student_accuracy * 100) <= 0.2, `student ${studentAcc} vs native ${evaluation.student_accuracy}`);
   await page.screenshot({ path: path.join(artifacts, 'headline.png') });
   assert.deepEqual(problems, []);
   await page.close();

@@ -277,6 +277,8 @@ pub fn app() -> Html {
         })
     };
     let verdict = state.verdict();
+    // The finished benchmark's statistics, computed once for every panel that shows them.
+    let latency = state.latency();
     let present = state.view == View::Present;
     let presentation = present.then(|| {
         let running_bench = state.bench.as_ref().filter(|b| b.phase != Phase::Done).map(|b| b.progress);
@@ -293,7 +295,7 @@ pub fn app() -> Html {
         let available = state.samples.as_ref().map(|s| s.len()).unwrap_or(0);
         html! {
             <Presentation names={state.names.clone().unwrap_or_default()} cards={state.cards.clone()}
-                latency={state.latency()} samples={state.bench.as_ref().filter(|b| b.phase == Phase::Done).map(|b| b.samples.clone())}
+                latency={latency.clone()} samples={state.bench.as_ref().filter(|b| b.phase == Phase::Done).map(|b| b.samples.clone())}
                 labels={state.labels.clone()} devices={state.devices.clone()} bench_progress={running_bench} eval={finished_eval} eval_progress={running_eval}
                 {cost} verdict={verdict.clone()} slide={state.slide} {dark} on_slide={on_slide.clone()}
                 on_exit={on_exit.clone()} on_theme={on_theme.clone()}
@@ -342,7 +344,7 @@ pub fn app() -> Html {
             if let Some(samples) = &state.samples {
                 <Gallery samples={SampleSet(samples.clone())} indices={gallery} labels={labels.clone()}
                     predictions={state.predictions.clone()} selected={state.selected} {on_select}
-                    warmed={state.latency().map(|l| (l.teacher.median, l.student.median))} />
+                    warmed={latency.as_ref().map(|l| (l.teacher.median, l.student.median))} />
             }
             <div class="grid">
                 <Benchmark names={state.names.clone().unwrap_or_default()} bench={state.bench.clone()}
@@ -351,7 +353,7 @@ pub fn app() -> Html {
                     labels={labels.clone()} on_run={on_eval} on_cancel={on_cancel}
                     card_accuracy={(card_accuracy(&teacher_training), card_accuracy(&student_training))} {ready} />
             </div>
-            <Devices browser={state.latency()} devices={state.devices.clone()} pricing={pricing_device} {ready}
+            <Devices browser={latency} devices={state.devices.clone()} pricing={pricing_device} {ready}
                 on_files={on_device_files} on_remove={on_device_remove} on_price={on_device_price} on_error={on_error.clone()} />
             <ThroughputPanel status={state.throughput.clone()} workers={pool_workers} on_run={on_throughput} {ready} />
             <div class="grid">
@@ -385,7 +387,7 @@ fn browser_bench_config() -> BenchConfig {
 }
 
 /// Warm-up of the page's benchmark, ms (see [`browser_bench_config`]).
-const BROWSER_WARMUP_MS: f64 = 4_000.0;
+pub(crate) const BROWSER_WARMUP_MS: f64 = 4_000.0;
 
 /// Where this page's numbers were measured, for the report.
 fn environment(state: &State) -> Environment {
@@ -432,7 +434,6 @@ fn ladder_points(state: &State) -> Vec<LadderPoint> {
                 None => card.native_latency_ms,
             };
             Some(LadderPoint {
-                id: entry.id.clone(),
                 name: entry.name.clone(),
                 role: card.role.as_str().to_string(),
                 params: card.params,

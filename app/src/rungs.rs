@@ -8,26 +8,25 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use distillate_engine::Manifest;
-use distillate_engine::bench::{BenchConfig, Phase};
+use distillate_engine::bench::Phase;
 use distillate_engine::stats::LatencyStats;
 use distillate_protocol::{PairId, Request, Response};
 use futures::channel::mpsc;
 
 use yew::UseReducerDispatcher;
 
+use crate::app::BROWSER_WARMUP_MS;
+use crate::auto_measure::auto_bench_config;
 use crate::hooks::worker_script;
 use crate::loader::{fetch_bytes, resolve};
 use crate::pool::{next, spawn};
 use crate::state::{Action, State};
 use crate::worker_link::{PairLoad, SamplesLoad, SharedBlob, WorkerLink};
 
-/// Warm-up before the first rung: V8 optimises the new worker's wasm in the background
-/// (the page's benchmark waits as long, `browser_bench_config`); later rungs run the same
-/// code, already optimised, and need less.
-const FIRST_WARMUP_MS: f64 = 4_000.0;
-const WARMUP_MS: f64 = 1_000.0;
-/// Timed part of each rung's benchmark.
-const DURATION_MS: f64 = 1_500.0;
+/// Warm-up before each rung after the first. The first waits as long as the page's own
+/// benchmark (V8 optimises the new worker's wasm in the background); later rungs run the
+/// same code, already optimised. Each is timed like the page's short benchmark.
+const LATER_WARMUP_MS: f64 = 1_000.0;
 /// The worker as errors name it.
 const WHO: &str = "timing the ladder";
 
@@ -104,10 +103,8 @@ pub async fn measure(
         let pair = PairLoad { teacher: teacher.clone(), student: blob.clone(), labels: labels.clone() };
         bridge.send(pair.request(PairId(k as u64)));
         while !matches!(next(&mut rx, WHO).await?, Response::Loaded { pair, .. } if pair == PairId(k as u64)) {}
-        let warmup_ms = if k == 0 { FIRST_WARMUP_MS } else { WARMUP_MS };
-        bridge.send(Request::Benchmark {
-            config: BenchConfig { warmup_ms, min_duration_ms: DURATION_MS, ..BenchConfig::default() },
-        });
+        let warmup_ms = if k == 0 { BROWSER_WARMUP_MS } else { LATER_WARMUP_MS };
+        bridge.send(Request::Benchmark { config: auto_bench_config(warmup_ms) });
         let samples = loop {
             if let Response::BenchProgress { phase: Phase::Done, samples, .. } = next(&mut rx, WHO).await? {
                 break samples;

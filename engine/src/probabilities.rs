@@ -2,7 +2,7 @@
 //! always do): such a model outputs probabilities, not logits. The page, the CLI and the
 //! metrics all apply a softmax to a model's scores, so probabilities went through a second
 //! one: the top-1 stayed, but the confidences were flattened toward uniform (0.9 became
-//! 0.22 of ten classes) and the KL between teacher and student was wrong. The runner hands
+//! 0.21 of ten classes) and the KL between teacher and student was wrong. The runner hands
 //! such a model's output on as log-probabilities instead: `softmax(ln p) = p`, so
 //! everything downstream reads the model's own probabilities, and the argmax is unchanged.
 

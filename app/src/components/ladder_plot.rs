@@ -12,8 +12,6 @@ use crate::rungs::RungStatus;
 /// One point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LadderPoint {
-    /// Model id in the manifest.
-    pub id: String,
     /// Model name.
     pub name: String,
     /// Role: teacher, student, baseline.
@@ -204,7 +202,6 @@ mod tests {
 
     fn point(latency_ms: f64, accuracy: f64) -> LadderPoint {
         LadderPoint {
-            id: String::new(),
             name: String::new(),
             role: "student".into(),
             params: 0,
