@@ -20,6 +20,9 @@ pub mod card;
 #[cfg(feature = "runtime")]
 mod channels_last;
 pub mod compare;
+#[cfg(feature = "runtime")]
+pub mod conv;
+pub mod conv_kernel;
 pub mod cost;
 pub mod devices;
 pub mod energy;
@@ -81,7 +84,7 @@ pub fn kernel_isa() -> String {
 pub use card::{BatchDim, ModelCard};
 pub use manifest::Manifest;
 #[cfg(feature = "runtime")]
-pub use model::{Classifier, Model};
+pub use model::{Classifier, Convolutions, Model};
 #[cfg(feature = "runtime")]
 pub use pair::Pair;
 pub use preprocess::{PreprocessSpec, Preprocessor};

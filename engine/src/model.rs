@@ -113,8 +113,14 @@ impl Model {
         }
     }
 
-    /// Compiles an optimised plan for `batch` images per call.
+    /// Compiles an optimised plan for `batch` images per call, with the platform's
+    /// default [`Convolutions`].
     pub fn classifier(&self, batch: usize) -> Result<Classifier> {
+        self.classifier_with(batch, Convolutions::default())
+    }
+
+    /// [`Model::classifier`] with the convolution code chosen (the benchmarks compare both).
+    pub fn classifier_with(&self, batch: usize, convolutions: Convolutions) -> Result<Classifier> {
         if !self.supports_batch(batch) {
             return Err(Error::Input(format!(
                 "this model's batch dimension is fixed to {:?}; it cannot run {batch} images per call",
@@ -123,12 +129,31 @@ impl Model {
         }
         let c = &self.card;
         let shape = [batch, c.channels, c.height, c.width];
-        let typed = if batch == 1 { self.single.clone() } else { fixed_batch_typed(&self.inference, shape)? };
+        let mut typed = if batch == 1 { self.single.clone() } else { fixed_batch_typed(&self.inference, shape)? };
+        if convolutions == Convolutions::Engine {
+            crate::conv::DirectConv::swap_into(&mut typed).map_err(tract_error)?;
+        }
         let mut optimized = typed.into_optimized().map_err(tract_error)?;
         crate::maxpool::MaxPool2x2::swap_into(&mut optimized).map_err(tract_error)?;
         let plan: Arc<TypedSimplePlan> = optimized.into_runnable().map_err(tract_error)?;
         let state = TypedSimpleState::new(&plan).map_err(tract_error)?;
         Ok(Classifier { state, shape, classes: c.classes })
+    }
+}
+
+/// Which code runs a plan's convolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Convolutions {
+    /// The engine's ([`crate::conv`]) wherever it covers a convolution, tract's elsewhere.
+    Engine,
+    /// tract's for every convolution.
+    Tract,
+}
+
+impl Default for Convolutions {
+    /// The engine's own in wasm32; natively, tract's.
+    fn default() -> Convolutions {
+        if cfg!(target_arch = "wasm32") { Convolutions::Engine } else { Convolutions::Tract }
     }
 }
 

@@ -147,6 +147,19 @@ impl OnnxBuilder {
         pad: i64,
         group: i64,
     ) -> &mut Self {
+        self.conv_pads(weight, shape, bias, stride, [pad; 4], group)
+    }
+
+    /// [`OnnxBuilder::conv`] with ONNX's `pads` order: top, left, bottom, right.
+    pub fn conv_pads(
+        &mut self,
+        weight: &[f32],
+        shape: [i64; 4],
+        bias: &[f32],
+        stride: i64,
+        pads: [i64; 4],
+        group: i64,
+    ) -> &mut Self {
         let w = self.initializer("conv_w", &shape, weight);
         let b = self.initializer("conv_b", &[shape[0]], bias);
         self.node(
@@ -155,10 +168,17 @@ impl OnnxBuilder {
             &[
                 ("kernel_shape", Attr::Ints(vec![shape[2], shape[3]])),
                 ("strides", Attr::Ints(vec![stride, stride])),
-                ("pads", Attr::Ints(vec![pad, pad, pad, pad])),
+                ("pads", Attr::Ints(pads.to_vec())),
                 ("group", Attr::Int(group)),
             ],
         )
+    }
+
+    /// `Clip` with its bounds as scalar inputs (ReLU6 as torch.onnx exports it).
+    pub fn clip(&mut self, lo: f32, hi: f32) -> &mut Self {
+        let lo = self.initializer("clip_lo", &[], &[lo]);
+        let hi = self.initializer("clip_hi", &[], &[hi]);
+        self.node("Clip", &[lo, hi], &[])
     }
 
     /// Rectified linear unit.
