@@ -121,6 +121,32 @@ if (fs.existsSync(crossFile)) {
   out();
 }
 
+const tilesFile = path.join(dir, 'tiles.json');
+if (fs.existsSync(tilesFile)) {
+  const tiles = JSON.parse(fs.readFileSync(tilesFile, 'utf8'));
+  const native = fs.existsSync(path.join(dir, 'tiles-native.json')) ? read('tiles-native.json') : null;
+  out('## Convolution tiles (the engine\'s direct convolution, `bench/tiles.mjs`)');
+  out();
+  out('GMAC/s of each micro-kernel tile (output channels × pixels) on each 3×3 layer of the bundled models, random ' +
+    'weights, one image, best of five samples of ≥ 100 ms after 100 ms of warm-up (`bench/src/tiles.rs`). *Peak* is a ' +
+    'loop of 12 independent 4-lane multiply-adds with no memory access in the same build: what one core gives wasm ' +
+    'SIMD at most here. The op uses 4×8 in the simd128 build and 6×8 with relaxed SIMD (`Tile::DEFAULT`).');
+  const table = (label, v) => {
+    out();
+    out(`${label}${v.peakGmacs ? ` — peak ${f(v.peakGmacs, 1)} GMAC/s` : ''}:`);
+    out();
+    out(`| layer | MACs | ${v.tiles.join(' | ')} |`);
+    out(`|---|---:|${v.tiles.map(() => '---:').join('|')}|`);
+    v.layers.forEach((l, i) => {
+      const best = Math.max(...v.gmacs[i]);
+      out(`| ${l.model} ${l.shape} | ${(l.macs / 1e6).toFixed(2)} M | ${v.gmacs[i].map((g) => (g === best ? `**${f(g, 1)}**` : f(g, 1))).join(' | ')} |`);
+    });
+  };
+  for (const v of tiles.variants) table(`Chromium ${tiles.chromium}, ${v.variant} build (${v.simd})`, v);
+  if (native) table(`Natively, ${native.runner}`, native);
+  out();
+}
+
 out('## Native: Distillate engine (tract) vs onnxruntime (PyPI)');
 out();
 out('| model | runner | load ms | first inference ms | median ms | p90 ms | ours / ORT (median) |');

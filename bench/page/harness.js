@@ -4,6 +4,7 @@
 // runners are interleaved so that drift (thermal, background work) hits them alike.
 // bench/browser.mjs opens this page and reads window.benchResult.
 import * as ort from './ort/ort.wasm.min.mjs';
+import { relaxedSimdProbe } from './probe.js';
 
 const status = (text) => { document.getElementById('status').textContent = text; };
 const now = () => performance.now();
@@ -126,15 +127,6 @@ async function timeModel(runners, bytes, image, schedule, minBatchMs) {
     return { runner: e.runner.name, loadMs: e.loadMs, firstMs: e.firstMs, medianMs: at(0.5), p90Ms: at(0.9),
       samples: sorted.length, batch: e.batch, maxAbsDiffVsOrt: maxAbsDiff, argmax: e.logits.indexOf(Math.max(...e.logits)) };
   });
-}
-
-// A tiny module whose one function uses f32x4.relaxed_madd: it validates only where the
-// host supports relaxed SIMD (the site's worker picks its build with the same probe).
-function relaxedSimdProbe() {
-  const v128Zero = [0xfd, 0x0c, ...new Array(16).fill(0)];
-  const body = [0, ...v128Zero, ...v128Zero, ...v128Zero, 0xfd, 0x85, 0x02, 0x0b];
-  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0,
-    10, body.length + 2, 1, body.length, ...body]);
 }
 
 async function main() {

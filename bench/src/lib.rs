@@ -7,6 +7,8 @@
 
 use serde::Deserialize;
 
+pub mod tiles;
+
 /// How every runner warms up and samples (read from `bench/schedule.json` by the page,
 /// the native harness and the onnxruntime script alike).
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +59,46 @@ mod web {
         pub fn simd() -> String {
             distillate_engine::SIMD_FEATURES.into()
         }
+    }
+
+    /// One convolution layer and tile of the micro-benchmark ([`crate::tiles`]).
+    #[wasm_bindgen]
+    pub struct ConvProbe(crate::tiles::Probe);
+
+    #[wasm_bindgen]
+    impl ConvProbe {
+        #[wasm_bindgen(constructor)]
+        pub fn new(layer: usize, tile: usize) -> Result<ConvProbe, String> {
+            crate::tiles::Probe::new(layer, tile)
+                .map(ConvProbe)
+                .ok_or_else(|| format!("no layer {layer} or tile {tile}"))
+        }
+
+        pub fn run(&mut self, times: u32) -> f32 {
+            self.0.run(times)
+        }
+
+        pub fn macs(&self) -> f64 {
+            self.0.macs() as f64
+        }
+    }
+
+    /// The micro-benchmark's layers and tiles, as JSON: `{"layers": [...], "tiles": [...],
+    /// "peak_macs_per_iteration": 48}`.
+    #[wasm_bindgen]
+    pub fn conv_tables() -> String {
+        serde_json::json!({
+            "layers": crate::tiles::layers(),
+            "tiles": crate::tiles::tiles(),
+            "peak_macs_per_iteration": crate::tiles::PEAK_MACS_PER_ITERATION,
+        })
+        .to_string()
+    }
+
+    /// See [`crate::tiles::fma_peak`].
+    #[wasm_bindgen]
+    pub fn fma_peak(iterations: u32) -> f32 {
+        crate::tiles::fma_peak(iterations)
     }
 }
 

@@ -22,6 +22,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--tiles") {
+        return tiles();
+    }
     let root = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
     let schedule: Schedule = serde_json::from_slice(&read(&root.join("bench/schedule.json"))?)?;
@@ -60,6 +63,53 @@ fn run() -> anyhow::Result<()> {
     let out = json!({ "runner": "distillate (tract, native)", "simd": std::env::consts::ARCH, "models": results });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+/// `bench-native --tiles`: the convolution micro-benchmark (bench/src/tiles.rs) natively,
+/// GMAC/s per layer and tile, as JSON in the shape `bench/tiles.mjs` prints.
+fn tiles() -> anyhow::Result<()> {
+    use distillate_bench::tiles::{Probe, layers, tiles};
+    let (layers, tiles) = (layers(), tiles());
+    let mut gmacs = Vec::new();
+    for layer in 0..layers.len() {
+        let mut row = Vec::new();
+        for tile in 0..tiles.len() {
+            let mut probe = Probe::new(layer, tile).context("the layer and tile tables")?;
+            let macs = probe.macs();
+            row.push(gmacs_of(&mut |times| probe.run(times), macs));
+        }
+        gmacs.push(row);
+    }
+    let out =
+        json!({ "runner": "native (portable 4-lane fallback)", "layers": layers, "tiles": tiles, "gmacs": gmacs });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// GMAC/s of `run(times)` (`macs` each): 100 ms of warm-up, then the best of five samples
+/// of at least 100 ms (the same rule as bench/page/tiles.js).
+fn gmacs_of(run: &mut impl FnMut(u32) -> f32, macs: usize) -> f64 {
+    let mut sink = 0.0;
+    let started = Instant::now();
+    while ms(started) < 100.0 {
+        sink += run(1);
+    }
+    let mut times = 1;
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        loop {
+            let t = Instant::now();
+            sink += run(times);
+            let elapsed = ms(t);
+            if elapsed >= 100.0 {
+                best = best.min(elapsed / times as f64);
+                break;
+            }
+            times *= 2;
+        }
+    }
+    std::hint::black_box(sink);
+    macs as f64 / best / 1e6
 }
 
 fn ms(since: Instant) -> f64 {

@@ -312,6 +312,35 @@ mod tests {
         }
     }
 
+    /// The bundled pair on the first test images (few: unoptimised test builds run the
+    /// kernel slowly): the same top-1 as with tract's conv and
+    /// logits within 1e-3 (natively the portable fallback computes the same sums as the
+    /// simd128 build; the full 10 000 are compared in the browser by the e2e suites).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn the_bundled_models_give_tracts_logits_and_top_1() {
+        use crate::{Convolutions, Manifest, Model, Preprocessor};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let read = |p: &str| std::fs::read(root.join(p)).expect(p);
+        let manifest = Manifest::parse(&read("static/demo.json")).unwrap();
+        let images = crate::idx::parse(&read("static/data/t10k-images-idx3-ubyte.gz")).unwrap();
+        for (id, count) in [(&manifest.teacher, 3), (&manifest.student, 12)] {
+            let entry = manifest.model(id).unwrap();
+            let model = Model::load(&read(&format!("static/{}", entry.file))).unwrap();
+            let pre = Preprocessor::new(&entry.preprocess, model.card()).unwrap();
+            let mut ours = model.classifier_with(1, Convolutions::Engine).unwrap();
+            let mut theirs = model.classifier_with(1, Convolutions::Tract).unwrap();
+            let mut input = vec![0.0; 784];
+            for image in images.data.chunks_exact(784).take(count) {
+                pre.luma8_into(28, 28, image, &mut input).unwrap();
+                let (a, b) = (ours.run(&input).unwrap(), theirs.run(&input).unwrap());
+                assert!(max_abs_diff(&a, &b) <= 1e-3, "{id}: {a:?} against {b:?}");
+                let top = |v: &[f32]| (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j]));
+                assert_eq!(top(&a), top(&b), "{id}");
+            }
+        }
+    }
+
     #[test]
     fn leaves_strided_grouped_and_depthwise_convs_to_tract() {
         for (stride, group) in [(2, 1), (1, 2), (1, 6)] {

@@ -81,7 +81,13 @@ impl Tile {
     /// Every tile, for the micro-benchmark.
     pub const ALL: [Tile; 6] = [Tile::R2x8, Tile::R4x8, Tile::R6x8, Tile::R8x8, Tile::R4x12, Tile::R3x16];
 
-    /// The op's tile (chosen with `bench/tiles.mjs`; see docs/benchmarks.md).
+    /// The op's tile, the fastest in `bench/tiles.mjs` (docs/benchmarks.md): with fused
+    /// multiply-add 6×8 (15 live vectors) edges out 4×8; without, the separate multiply
+    /// needs a temporary register and 6×8 spills.
+    #[cfg(target_feature = "relaxed-simd")]
+    pub const DEFAULT: Tile = Tile::R6x8;
+    /// See above.
+    #[cfg(not(target_feature = "relaxed-simd"))]
     pub const DEFAULT: Tile = Tile::R4x8;
 
     /// (output channels, pixels).
