@@ -30,21 +30,29 @@ out(`Schedule (\`bench/schedule.json\`, the same for every runner): ${s.warmup_m
   'In the browser the runners\' samples are interleaved in one page.');
 out();
 
-out('## Browser: Distillate engine vs onnxruntime-web');
+out('## Browser: Distillate engine vs onnxruntime-web and TensorFlow.js');
 out();
-out('| model | runner | load ms | first inference ms | median ms | p90 ms | ours / ORT (median) | max \\|Δ logit\\| vs ORT |');
-out('|---|---|---:|---:|---:|---:|---:|---:|');
+out('Runners: our two wasm builds; TensorFlow.js with its wasm backend (XNNPACK), running the same ONNX graph mapped ' +
+  'op by op onto TF.js ops (`bench/page/tfjs-runner.js`: NHWC, weights transposed once, Conv + Relu as one fused ' +
+  'conv2d, as tfjs-converter would make it); onnxruntime-web, the reference for the logits. All on one thread.');
+out();
+out('| model | runner | load ms | first inference ms | median ms | p90 ms | ours / ORT | ours / TF.js | max \\|Δ logit\\| vs ORT |');
+out('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const m of browser.engines.models) {
   const ort = m.results[m.results.length - 1];
+  const tfjs = m.results.find((r) => r.runner.startsWith('TensorFlow.js') && !r.error);
   for (const r of m.results) {
-    const ratio = r === ort ? '—' : f(r.medianMs / ort.medianMs, 2);
-    out(`| ${m.id} | ${r.runner} | ${f(r.loadMs, 1)} | ${f(r.firstMs, 2)} | ${f(r.medianMs)} | ${f(r.p90Ms)} | ${ratio} | ${r === ort ? '—' : r.maxAbsDiffVsOrt.toExponential(1)} |`);
+    if (r.error) { out(`| ${m.id} | ${r.runner} | — | — | — | — | — | — | could not run: ${r.error.replace(/\|/g, '/')} |`); continue; }
+    const ours = r.runner.startsWith('Distillate');
+    const ratio = (peer) => (ours && peer ? f(r.medianMs / peer.medianMs, 2) : '—');
+    out(`| ${m.id} | ${r.runner} | ${f(r.loadMs, 1)} | ${f(r.firstMs, 2)} | ${f(r.medianMs)} | ${f(r.p90Ms)} | ${ratio(ort)} | ${ratio(tfjs)} | ${r === ort ? '—' : r.maxAbsDiffVsOrt.toExponential(1)} |`);
   }
 }
 out();
 out('| runner | wasm | raw | gzip -9 | instantiate ms |');
 out('|---|---|---:|---:|---:|');
 for (const r of browser.engines.runners) {
+  if (!fs.existsSync(path.join('bench/page', r.wasm))) continue;
   const bytes = fs.readFileSync(path.join('bench/page', r.wasm));
   const gz = zlib.gzipSync(bytes, { level: 9 }).length;
   out(`| ${r.name} | \`${r.wasm}\` | ${mb(bytes.length)} | ${mb(gz)} | ${r.instantiateMs == null ? 'in first load' : f(r.instantiateMs, 1)} |`);
@@ -98,10 +106,10 @@ if (fs.existsSync(crossFile)) {
   out();
   out('The same engine page in each browser, one after another, each through its WebDriver (`bench/cross_browser.mjs`): ' +
     'Debian\'s Chromium, Firefox ESR and WebKitGTK\'s MiniBrowser (Safari\'s engine). Where the clock is coarse a sample ' +
-    'lasts at least 50 clock steps. Median ms per image; the ratio is our faster build over onnxruntime-web.');
+    'lasts at least 50 clock steps. Median ms per image; the ratios are our faster build over the peer.');
   out();
-  out('| model | browser | clock step | relaxed SIMD | ours, simd128 | ours, relaxed | onnxruntime-web | ours / ORT |');
-  out('|---|---|---:|---|---:|---:|---:|---:|');
+  out('| model | browser | clock step | relaxed SIMD | ours, simd128 | ours, relaxed | TF.js wasm | onnxruntime-web | ours / ORT | ours / TF.js |');
+  out('|---|---|---:|---|---:|---:|---:|---:|---:|---:|');
   const engine = (ua) => (/Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chromium' : 'WebKit');
   const rows = [];
   for (const [name, e] of Object.entries(cross)) {
@@ -109,10 +117,12 @@ if (fs.existsSync(crossFile)) {
     const version = (e.userAgent.match(/(?:Firefox|Chrome|Version)\/([\d.]+)/) || [])[1] || '';
     e.models.forEach((m) => {
       const by = (prefix) => m.results.find((r) => r.runner.startsWith(prefix));
-      const [simd, relaxed, ort] = [by('Distillate simd'), by('Distillate relaxed'), by('onnxruntime-web')];
+      const [simd, relaxed, tfjs, ort] = [by('Distillate simd'), by('Distillate relaxed'), by('TensorFlow.js'), by('onnxruntime-web')];
       const best = Math.min(simd?.medianMs ?? Infinity, relaxed?.medianMs ?? Infinity);
+      const tfjsMs = tfjs && !tfjs.error ? tfjs.medianMs : null;
       rows.push([m.id, `| ${m.id} | ${engine(e.userAgent)} ${version} | ${f(e.clockStepMs, 1)} ms | ${e.relaxedSimd ? 'yes' : 'no'} | ` +
-        `${f(simd?.medianMs)} | ${relaxed ? f(relaxed.medianMs) : '—'} | ${f(ort?.medianMs)} | ${ort ? f(best / ort.medianMs, 2) : '—'} |`]);
+        `${f(simd?.medianMs)} | ${relaxed ? f(relaxed.medianMs) : '—'} | ${f(tfjsMs)} | ${f(ort?.medianMs)} | ` +
+        `${ort ? f(best / ort.medianMs, 2) : '—'} | ${tfjsMs ? f(best / tfjsMs, 2) : '—'} |`]);
     });
   }
   // Grouped by model, in the order the page times them (teacher, student, int8).

@@ -1,10 +1,12 @@
-// Times Distillate's engine (wasm builds in ./pkg-*/) and onnxruntime-web (./ort/) on the
-// demo's teacher and student, in one page, with one schedule (../schedule.json):
+// Times Distillate's engine (wasm builds in ./pkg-*/), TensorFlow.js's wasm backend
+// (./tfjs/, tfjs-runner.js) and onnxruntime-web (./ort/) on the demo's teacher and
+// student, in one page, with one schedule (../schedule.json):
 // the same input, warm-up, batched timing and statistics for every runner. Samples of the
 // runners are interleaved so that drift (thermal, background work) hits them alike.
 // bench/browser.mjs opens this page and reads window.benchResult.
 import * as ort from './ort/ort.wasm.min.mjs';
 import { relaxedSimdProbe } from './probe.js';
+import { tfjsRunner } from './tfjs-runner.js';
 
 const status = (text) => { document.getElementById('status').textContent = text; };
 const now = () => performance.now();
@@ -92,9 +94,19 @@ const batchMinMs = (schedule, step) => Math.max(schedule.batch_min_ms, 50 * step
 
 async function timeModel(runners, bytes, image, schedule, minBatchMs) {
   const entries = [];
+  const refused = [];
   for (const runner of runners) {
     const t0 = now();
-    const loaded = await runner.load(bytes, image.input, image.dims);
+    let loaded;
+    try {
+      loaded = await runner.load(bytes, image.input, image.dims);
+    } catch (error) {
+      // A peer that cannot run this model (TF.js and the int8 graph's QDQ ops) is reported,
+      // not timed. The reference (the last runner, ORT) must load.
+      if (runner === runners[runners.length - 1]) throw error;
+      refused.push({ runner: runner.name, error: String(error && error.message || error) });
+      continue;
+    }
     const loadMs = now() - t0;
     const t1 = now();
     const logits = Array.from(await loaded.run());
@@ -120,13 +132,13 @@ async function timeModel(runners, bytes, image, schedule, minBatchMs) {
     }
   }
   const reference = entries[entries.length - 1].logits;
-  return entries.map((e) => {
+  return [...refused, ...entries.map((e) => {
     const sorted = [...e.perCall].sort((a, b) => a - b);
     const at = (q) => sorted[Math.round((sorted.length - 1) * q)];
     const maxAbsDiff = Math.max(...e.logits.map((v, i) => Math.abs(v - reference[i])));
     return { runner: e.runner.name, loadMs: e.loadMs, firstMs: e.firstMs, medianMs: at(0.5), p90Ms: at(0.9),
       samples: sorted.length, batch: e.batch, maxAbsDiffVsOrt: maxAbsDiff, argmax: e.logits.indexOf(Math.max(...e.logits)) };
-  });
+  })];
 }
 
 async function main() {
@@ -141,6 +153,7 @@ async function main() {
   const variants = asked ? asked.split(',') : ['simd', ...(relaxed ? ['relaxed'] : [])];
   const runners = [];
   for (const v of variants) runners.push(await oursRunner(v));
+  if (globalThis.tf) runners.push(await tfjsRunner());
   runners.push(await ortRunner());
   const step = clockStep();
   const minBatchMs = batchMinMs(schedule, step);
