@@ -137,10 +137,10 @@ if (fs.existsSync(tilesFile)) {
   const native = fs.existsSync(path.join(dir, 'tiles-native.json')) ? read('tiles-native.json') : null;
   out('## Convolution tiles (the engine\'s direct convolution, `bench/tiles.mjs`)');
   out();
-  out('GMAC/s of each micro-kernel tile (output channels × pixels) on each 3×3 layer of the bundled models, random ' +
+  out('GMAC/s (the layer\'s direct multiply-adds per second, for Winograd too) of each micro-kernel tile (output channels × pixels) and of the Winograd F(2,3) path on each 3×3 layer of the bundled models, random ' +
     'weights, one image, best of five samples of ≥ 100 ms after 100 ms of warm-up (`bench/src/tiles.rs`). *Peak* is a ' +
     'loop of 12 independent 4-lane multiply-adds with no memory access in the same build: what one core gives wasm ' +
-    'SIMD at most here. The op uses 4×8 in the simd128 build and 6×8 with relaxed SIMD (`Tile::DEFAULT`).');
+    'SIMD at most here. The op uses Winograd from 8 input channels (`WINOGRAD_MIN_CIN`), else the direct kernel with 4×8 tiles in the simd128 build and 6×8 with relaxed SIMD (`Tile::DEFAULT`; Winograd\'s products use them too).');
   const table = (label, v) => {
     out();
     out(`${label}${v.peakGmacs ? ` — peak ${f(v.peakGmacs, 1)} GMAC/s` : ''}:`);

@@ -1,11 +1,12 @@
 //! The convolution micro-benchmark: each of the engine's tile shapes
-//! ([`distillate_engine::conv_kernel::Tile`]) on each convolution layer of the bundled
-//! teacher and student, timed by whoever drives it (`bench/tiles.mjs` in Chromium,
+//! ([`distillate_engine::conv_kernel::Tile`]) and its Winograd F(2,3) path on each
+//! convolution layer of the bundled teacher and student, timed by whoever drives it (`bench/tiles.mjs` in Chromium,
 //! `bench-native --tiles`), plus a register-only multiply-add loop that measures what one
 //! core can do at most.
 
 use distillate_engine::conv_kernel::{ConvGeometry, PackedConv, Scratch, Tile};
 use distillate_engine::onnx_build::SplitMix64;
+use distillate_engine::winograd::{Winograd, WinogradScratch};
 use serde::Serialize;
 
 /// A 3×3, pad-1 layer of the bundled models: (model, input channels, output channels, side).
@@ -46,45 +47,64 @@ fn geometry(cin: usize, cout: usize, side: usize) -> ConvGeometry {
     ConvGeometry { cin, cout, h: side, w: side, kh: 3, kw: 3, pad: [1; 4] }
 }
 
-/// One layer with random weights, packed for one tile, and its buffers.
+/// One layer with random weights, packed for one kernel, and its buffers.
 pub struct Probe {
-    conv: PackedConv,
+    kernel: Kernel,
     input: Vec<f32>,
     output: Vec<f32>,
-    scratch: Scratch,
+}
+
+enum Kernel {
+    Direct(PackedConv, Scratch),
+    Winograd(Box<Winograd>, WinogradScratch),
 }
 
 impl Probe {
-    /// Layer `layer` of [`LAYERS`] with tile `tile` of [`Tile::ALL`]; `None` past either.
-    pub fn new(layer: usize, tile: usize) -> Option<Probe> {
+    /// Layer `layer` of [`LAYERS`] with kernel `kernel` of [`tiles`] (the direct tiles of
+    /// [`Tile::ALL`], then Winograd); `None` past either.
+    pub fn new(layer: usize, kernel: usize) -> Option<Probe> {
         let &(_, cin, cout, side) = LAYERS.get(layer)?;
-        let tile = *Tile::ALL.get(tile)?;
         let g = geometry(cin, cout, side);
         let mut rng = SplitMix64(layer as u64);
         let mut random = |n: usize| (0..n).map(|_| rng.next_f32() - 0.5).collect::<Vec<f32>>();
         let weights = random(cout * cin * 9);
         let bias = random(cout);
         let input = random(g.input_len());
-        let conv = PackedConv::new(g, &weights, Some(&bias), (0.0, f32::INFINITY), tile);
-        Some(Probe { conv, input, output: vec![0.0; g.output_len()], scratch: Scratch::default() })
+        let relu = (0.0, f32::INFINITY);
+        let kernel = match Tile::ALL.get(kernel) {
+            Some(&tile) => Kernel::Direct(PackedConv::new(g, &weights, Some(&bias), relu, tile), Scratch::default()),
+            None if kernel == Tile::ALL.len() => {
+                Kernel::Winograd(Box::new(Winograd::new(g, &weights, Some(&bias), relu)), WinogradScratch::default())
+            }
+            None => return None,
+        };
+        Some(Probe { kernel, input, output: vec![0.0; g.output_len()] })
     }
 
     /// Runs the layer `times` times; returns an output value so the work is not elided.
     pub fn run(&mut self, times: u32) -> f32 {
         for _ in 0..times {
-            self.conv.run(&self.input, &mut self.output, &mut self.scratch);
+            match &mut self.kernel {
+                Kernel::Direct(conv, scratch) => conv.run(&self.input, &mut self.output, scratch),
+                Kernel::Winograd(conv, scratch) => conv.run(&self.input, &mut self.output, scratch),
+            }
         }
         self.output[self.output.len() / 2]
     }
 
+    /// The layer's multiply-adds as a direct convolution computes them (Winograd's rate is
+    /// quoted in the same unit: the layer's MACs per second).
     pub fn macs(&self) -> usize {
-        self.conv.geometry().macs()
+        match &self.kernel {
+            Kernel::Direct(conv, _) => conv.geometry().macs(),
+            Kernel::Winograd(conv, _) => conv.geometry().macs(),
+        }
     }
 }
 
-/// Tile labels in [`Tile::ALL`] order.
+/// Kernel labels in [`Probe::new`] order: the direct tiles, then Winograd.
 pub fn tiles() -> Vec<String> {
-    Tile::ALL.iter().map(|t| t.label()).collect()
+    Tile::ALL.iter().map(|t| t.label()).chain(["Winograd F(2,3)".to_string()]).collect()
 }
 
 /// Multiply-adds that [`fma_peak`] performs per iteration: 12 independent 4-lane
@@ -135,13 +155,13 @@ mod tests {
     #[test]
     fn every_probe_builds_and_runs_and_past_the_tables_there_is_none() {
         for layer in 0..LAYERS.len() {
-            for tile in 0..Tile::ALL.len() {
+            for tile in 0..tiles().len() {
                 let mut probe = Probe::new(layer, tile).expect("in the tables");
                 assert!(probe.run(1).is_finite());
                 assert_eq!(probe.macs(), layers()[layer].macs);
             }
         }
         assert!(Probe::new(LAYERS.len(), 0).is_none());
-        assert!(Probe::new(0, Tile::ALL.len()).is_none());
+        assert!(Probe::new(0, tiles().len()).is_none());
     }
 }

@@ -16,6 +16,7 @@
 //! models.
 
 use crate::conv_kernel::{ConvGeometry, PackedConv, Scratch, Tile};
+use crate::winograd::{Winograd, WinogradScratch};
 use std::cell::RefCell;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -23,15 +24,54 @@ use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::math::{Max, Min};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-/// A convolution (plus its clamp) computed by [`PackedConv`].
+/// A convolution (plus its clamp) computed by the engine: directly ([`PackedConv`]) or,
+/// for 3×3 kernels over enough input channels, the Winograd way ([`Winograd`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectConv {
-    conv: Arc<PackedConv>,
+    kernel: Kernel,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kernel {
+    Direct(Arc<PackedConv>),
+    Winograd(Arc<Winograd>),
+}
+
+/// Input channels from which a 3×3 stride-1 conv goes the Winograd way: below, the
+/// transforms cost more than the multiplies they save (bench/tiles.mjs, docs/benchmarks.md).
+pub const WINOGRAD_MIN_CIN: usize = 8;
 
 thread_local! {
     /// One set of buffers per thread, shared by every conv: a worker runs one op at a time.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static WINOGRAD_SCRATCH: RefCell<WinogradScratch> = RefCell::new(WinogradScratch::default());
+}
+
+impl DirectConv {
+    /// The engine's kernel for `geo`: Winograd for 3×3 over ≥ [`WINOGRAD_MIN_CIN`] input
+    /// channels, else direct.
+    pub fn new(geo: ConvGeometry, weights: &[f32], bias: Option<&[f32]>, clamp: (f32, f32)) -> DirectConv {
+        let kernel = if geo.kh == 3 && geo.kw == 3 && geo.cin >= WINOGRAD_MIN_CIN {
+            Kernel::Winograd(Arc::new(Winograd::new(geo, weights, bias, clamp)))
+        } else {
+            Kernel::Direct(Arc::new(PackedConv::new(geo, weights, bias, clamp, Tile::DEFAULT)))
+        };
+        DirectConv { kernel }
+    }
+
+    fn geometry(&self) -> &ConvGeometry {
+        match &self.kernel {
+            Kernel::Direct(k) => k.geometry(),
+            Kernel::Winograd(k) => k.geometry(),
+        }
+    }
+
+    fn run(&self, input: &[f32], output: &mut [f32]) {
+        match &self.kernel {
+            Kernel::Direct(k) => SCRATCH.with(|s| k.run(input, output, &mut s.borrow_mut())),
+            Kernel::Winograd(k) => WINOGRAD_SCRATCH.with(|s| k.run(input, output, &mut s.borrow_mut())),
+        }
+    }
 }
 
 impl DirectConv {
@@ -56,8 +96,7 @@ impl DirectConv {
                 last = next;
             }
             let clamp = (lo.unwrap_or(f32::NEG_INFINITY), hi.unwrap_or(f32::INFINITY));
-            let op =
-                DirectConv { conv: Arc::new(PackedConv::new(geo, &weights, bias.as_deref(), clamp, Tile::DEFAULT)) };
+            let op = DirectConv::new(geo, &weights, bias.as_deref(), clamp);
             let mut patch = TypedModelPatch::new("distillate-direct-conv");
             let input = patch.tap_model(model, node.inputs[0])?;
             let out = patch.wire_node(&node.name, op, &[input])?;
@@ -191,7 +230,8 @@ impl Op for DirectConv {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("{:?}", self.conv.geometry())])
+        let how = if matches!(self.kernel, Kernel::Winograd(_)) { "Winograd F(2,3)" } else { "direct" };
+        Ok(vec![format!("{how} {:?}", self.geometry())])
     }
 
     op_as_typed_op!();
@@ -202,7 +242,7 @@ impl EvalOp for DirectConv {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let g = self.conv.geometry();
+        let g = self.geometry();
         let n = input.shape()[0];
         if input.shape() != [n, g.cin, g.h, g.w] {
             bail!("DirectConv for {g:?} got an input of shape {:?}", input.shape());
@@ -213,7 +253,7 @@ impl EvalOp for DirectConv {
         {
             let mut out_plain = output.try_as_plain_ram_mut()?;
             let dst = out_plain.as_slice_mut::<f32>()?;
-            SCRATCH.with(|s| self.conv.run(src, dst, &mut s.borrow_mut()));
+            self.run(src, dst);
         }
         Ok(tvec!(output.into_tvalue()))
     }
@@ -221,7 +261,7 @@ impl EvalOp for DirectConv {
 
 impl TypedOp for DirectConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let g = self.conv.geometry();
+        let g = self.geometry();
         let n = inputs[0].shape[0].clone();
         Ok(tvec!(f32::fact([n, g.cout.to_dim(), g.oh().to_dim(), g.ow().to_dim()])))
     }

@@ -22,7 +22,6 @@ mod channels_last;
 pub mod compare;
 #[cfg(feature = "runtime")]
 pub mod conv;
-pub mod conv_kernel;
 pub mod cost;
 pub mod devices;
 pub mod energy;
@@ -61,6 +60,7 @@ pub mod utc;
 #[cfg(feature = "runtime")]
 mod validate;
 pub mod verdict;
+pub use distillate_kernels::{conv_kernel, simd4, winograd};
 
 pub use error::{Error, Result};
 

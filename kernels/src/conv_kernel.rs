@@ -1,4 +1,4 @@
-//! Direct convolution for NCHW `f32`, stride 1: the arithmetic behind [`crate::conv`].
+//! Direct convolution for NCHW `f32`, stride 1: the arithmetic behind the engine's `conv` op.
 //!
 //! Why not an im2col buffer and a GEMM (tract's way): every input value would be copied
 //! `kh·kw` times before the multiply, and tract's wasm GEMM tile (8×8, 16 accumulators plus
@@ -17,6 +17,8 @@
 //!
 //! The tile shape is a parameter ([`Tile`]) so that `bench/` can measure each; the op uses
 //! [`Tile::DEFAULT`], the fastest one there.
+
+use crate::simd4 as v4;
 
 /// Shape of one convolution: input `[cin, h, w]`, weights `[cout, cin, kh, kw]`, padding
 /// `[top, left, bottom, right]`, stride 1, dilation 1, one group.
@@ -167,6 +169,56 @@ impl PackedConv {
 
     pub fn geometry(&self) -> &ConvGeometry {
         &self.geo
+    }
+
+    /// Output rows [`PackedConv::gemm`] writes: `cout` rounded up to the tile's rows.
+    pub fn padded_cout(&self) -> usize {
+        self.geo.cout.next_multiple_of(self.tile.shape().0)
+    }
+
+    /// Pixels per micro-kernel step.
+    pub fn tile_width(&self) -> usize {
+        self.tile.shape().1
+    }
+
+    /// For a 1×1, unpadded, one-row geometry — a matrix product, `output[co][t] =
+    /// Σ_ci W[co][ci] · input[ci][t]` plus bias, clamped — without the copies [`run`]
+    /// makes: `input` is `cin × w`, `output` [`padded_cout`] `× w` (rows past `cout` are
+    /// scratch), and `w` a multiple of [`tile_width`]. Winograd's 16 products are these.
+    ///
+    /// [`run`]: PackedConv::run
+    /// [`padded_cout`]: PackedConv::padded_cout
+    /// [`tile_width`]: PackedConv::tile_width
+    pub fn gemm(&self, input: &[f32], output: &mut [f32]) {
+        let g = &self.geo;
+        assert!(g.kh == 1 && g.kw == 1 && g.h == 1 && g.pad == [0; 4], "gemm is for 1×1 one-row geometries: {g:?}");
+        let (mr, nr) = self.tile.shape();
+        let cols = g.w;
+        assert_eq!(cols % nr, 0, "columns {cols} not a multiple of the tile's {nr}");
+        assert_eq!(input.len(), g.cin * cols, "gemm input for {g:?}");
+        assert_eq!(output.len(), self.padded_cout() * cols, "gemm output for {g:?}");
+        let k = self.offsets.len();
+        for b in 0..g.cout.div_ceil(mr) {
+            let weights = &self.weights[b * k * mr..][..k * mr];
+            let bias = &self.bias[b * mr..][..mr];
+            for t in 0..cols / nr {
+                // SAFETY: offsets are ci·cols (ci < cin), so reads end at (cin − 1)·cols +
+                // t·nr + nr ≤ cin·cols; writes at (b·mr + r)·cols + t·nr + (0..nr) with
+                // b·mr + r < padded_cout.
+                unsafe {
+                    tile(
+                        self.tile,
+                        weights.as_ptr(),
+                        &self.offsets,
+                        input.as_ptr().add(t * nr),
+                        bias,
+                        self.clamp,
+                        output.as_mut_ptr().add(b * mr * cols + t * nr),
+                        cols,
+                    )
+                };
+            }
+        }
     }
 
     fn bits(&self) -> impl Iterator<Item = u32> + '_ {
@@ -389,104 +441,16 @@ micro!(
     ]
 );
 
-/// Four f32 lanes: wasm `v128` where the build has simd128, else an array the compiler
-/// vectorises for the host.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod v4 {
-    use std::arch::wasm32::*;
-
-    pub type V = v128;
-
-    #[inline(always)]
-    pub fn splat(x: f32) -> V {
-        f32x4_splat(x)
-    }
-
-    #[inline(always)]
-    pub unsafe fn load(p: *const f32) -> V {
-        // SAFETY: the caller guarantees 16 readable bytes; no alignment is required.
-        unsafe { v128_load(p.cast()) }
-    }
-
-    #[inline(always)]
-    pub unsafe fn splat_load(p: *const f32) -> V {
-        // SAFETY: the caller guarantees 4 readable bytes.
-        unsafe { v128_load32_splat(p.cast()) }
-    }
-
-    #[inline(always)]
-    pub unsafe fn store(p: *mut f32, v: V) {
-        // SAFETY: the caller guarantees 16 writable bytes; no alignment is required.
-        unsafe { v128_store(p.cast(), v) }
-    }
-
-    /// `acc + a·b`, fused where the build allows relaxed SIMD (V8: `vfmadd231ps`).
-    #[inline(always)]
-    pub fn madd(acc: V, a: V, b: V) -> V {
-        #[cfg(target_feature = "relaxed-simd")]
-        return f32x4_relaxed_madd(a, b, acc);
-        #[cfg(not(target_feature = "relaxed-simd"))]
-        return f32x4_add(acc, f32x4_mul(a, b));
-    }
-
-    /// `min(max(v, lo), hi)` lane by lane (`pmax`/`pmin`: one instruction each on x86).
-    #[inline(always)]
-    pub fn clamp(v: V, lo: V, hi: V) -> V {
-        f32x4_pmin(f32x4_pmax(v, lo), hi)
-    }
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-mod v4 {
-    pub type V = [f32; 4];
-
-    #[inline(always)]
-    pub fn splat(x: f32) -> V {
-        [x; 4]
-    }
-
-    #[inline(always)]
-    pub unsafe fn load(p: *const f32) -> V {
-        // SAFETY: the caller guarantees 16 readable bytes.
-        unsafe { p.cast::<V>().read_unaligned() }
-    }
-
-    #[inline(always)]
-    pub unsafe fn splat_load(p: *const f32) -> V {
-        // SAFETY: the caller guarantees 4 readable bytes.
-        unsafe { [*p; 4] }
-    }
-
-    #[inline(always)]
-    pub unsafe fn store(p: *mut f32, v: V) {
-        // SAFETY: the caller guarantees 16 writable bytes.
-        unsafe { p.cast::<V>().write_unaligned(v) }
-    }
-
-    #[inline(always)]
-    pub fn madd(acc: V, a: V, b: V) -> V {
-        std::array::from_fn(|i| acc[i] + a[i] * b[i])
-    }
-
-    #[inline(always)]
-    pub fn clamp(v: V, lo: V, hi: V) -> V {
-        std::array::from_fn(|i| {
-            let m = if v[i] < lo[i] { lo[i] } else { v[i] };
-            if hi[i] < m { hi[i] } else { m }
-        })
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::onnx_build::SplitMix64;
+    use crate::SplitMix64;
     use proptest::prelude::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    /// The definition, in f64: what every tile must agree with.
-    fn reference(g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], clamp: (f32, f32)) -> Vec<f32> {
+    /// The definition, in f64: what every tile (and Winograd) must agree with.
+    pub(crate) fn reference(g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], clamp: (f32, f32)) -> Vec<f32> {
         let (oh, ow) = (g.oh(), g.ow());
         let n = x.len() / g.input_len();
         let mut out = vec![0.0; n * g.output_len()];
@@ -516,7 +480,7 @@ mod tests {
         out
     }
 
-    fn random(n: usize, rng: &mut SplitMix64) -> Vec<f32> {
+    pub(crate) fn random(n: usize, rng: &mut SplitMix64) -> Vec<f32> {
         (0..n).map(|_| 2.0 * rng.next_f32() - 1.0).collect()
     }
 
