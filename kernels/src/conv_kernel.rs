@@ -81,7 +81,12 @@ pub enum Tile {
 
 impl Tile {
     /// Every tile, for the micro-benchmark.
-    pub const ALL: [Tile; 6] = [Tile::R2x8, Tile::R4x8, Tile::R6x8, Tile::R8x8, Tile::R4x12, Tile::R3x16];
+    #[cfg(feature = "all-tiles")]
+    pub const ALL: &[Tile] = &[Tile::R2x8, Tile::R4x8, Tile::R6x8, Tile::R8x8, Tile::R4x12, Tile::R3x16];
+    /// Every tile this build compiles: the two the op uses (without the `all-tiles`
+    /// feature, which only the micro-benchmark needs, the others are left out of the wasm).
+    #[cfg(not(feature = "all-tiles"))]
+    pub const ALL: &[Tile] = &[Tile::R4x8, Tile::R6x8];
 
     /// The op's tile, the fastest in `bench/tiles.mjs` (docs/benchmarks.md): with fused
     /// multiply-add 6×8 (15 live vectors) edges out 4×8; without, the separate multiply
@@ -138,6 +143,7 @@ pub struct Scratch {
 impl PackedConv {
     /// Packs OIHW `weights` (`cout · cin · kh · kw` values) and `bias` (`cout`, or none).
     pub fn new(geo: ConvGeometry, weights: &[f32], bias: Option<&[f32]>, clamp: (f32, f32), tile: Tile) -> PackedConv {
+        assert!(Tile::ALL.contains(&tile), "{tile:?} is not compiled in (feature all-tiles)");
         let (mr, _) = tile.shape();
         let k = geo.cin * geo.kh * geo.kw;
         assert_eq!(weights.len(), geo.cout * k, "weights for {geo:?}");
@@ -324,11 +330,17 @@ unsafe fn tile(
     // SAFETY: forwarded from the caller.
     unsafe {
         match tile {
+            #[cfg(feature = "all-tiles")]
             Tile::R2x8 => micro_2x8(weights, offsets, x, bias, clamp, dst, dst_stride),
             Tile::R4x8 => micro_4x8(weights, offsets, x, bias, clamp, dst, dst_stride),
             Tile::R6x8 => micro_6x8(weights, offsets, x, bias, clamp, dst, dst_stride),
+            #[cfg(not(feature = "all-tiles"))]
+            _ => unreachable!("{tile:?} needs the all-tiles feature (PackedConv::new checks)"),
+            #[cfg(feature = "all-tiles")]
             Tile::R8x8 => micro_8x8(weights, offsets, x, bias, clamp, dst, dst_stride),
+            #[cfg(feature = "all-tiles")]
             Tile::R4x12 => micro_4x12(weights, offsets, x, bias, clamp, dst, dst_stride),
+            #[cfg(feature = "all-tiles")]
             Tile::R3x16 => micro_3x16(weights, offsets, x, bias, clamp, dst, dst_stride),
         }
     }
@@ -379,6 +391,7 @@ macro_rules! micro {
     };
 }
 
+#[cfg(feature = "all-tiles")]
 micro!(micro_2x8, 2, [(x0, 0), (x1, 4)], [(0, [(a00, x0, 0), (a01, x1, 4)]), (1, [(a10, x0, 0), (a11, x1, 4)])]);
 micro!(
     micro_4x8,
@@ -404,6 +417,7 @@ micro!(
         (5, [(a50, x0, 0), (a51, x1, 4)])
     ]
 );
+#[cfg(feature = "all-tiles")]
 micro!(
     micro_8x8,
     8,
@@ -419,6 +433,7 @@ micro!(
         (7, [(a70, x0, 0), (a71, x1, 4)])
     ]
 );
+#[cfg(feature = "all-tiles")]
 micro!(
     micro_4x12,
     4,
@@ -430,6 +445,7 @@ micro!(
         (3, [(a30, x0, 0), (a31, x1, 4), (a32, x2, 8)])
     ]
 );
+#[cfg(feature = "all-tiles")]
 micro!(
     micro_3x16,
     3,
@@ -491,7 +507,7 @@ pub(crate) mod tests {
         let bias = random(g.cout, &mut rng);
         let expected = reference(&g, &x, &w, &bias, clamp);
         let mut scratch = Scratch::default();
-        for tile in Tile::ALL {
+        for &tile in Tile::ALL {
             let conv = PackedConv::new(g, &w, Some(&bias), clamp, tile);
             let mut out = vec![f32::NAN; n * g.output_len()];
             conv.run(&x, &mut out, &mut scratch);
