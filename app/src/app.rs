@@ -156,8 +156,8 @@ pub fn app() -> Html {
     };
     let on_time_rungs = {
         let (dispatch, link) = (state.dispatcher(), link.clone());
-        let ladder = state.manifest.clone().map(|m| (state.manifest_url.clone(), m));
-        Callback::from(move |_| crate::rungs::start(&dispatch, &link, ladder.clone()))
+        let (url, manifest) = (state.manifest_url.clone(), state.manifest.clone());
+        Callback::from(move |_| crate::rungs::start(&dispatch, &link, url.clone(), manifest.clone()))
     };
     let on_cost = {
         let dispatch = state.dispatcher();

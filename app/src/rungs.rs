@@ -44,18 +44,23 @@ pub enum RungStatus {
     Failed(String),
 }
 
-/// Times the ladder of the manifest at `url` in the background, reporting to `dispatch`;
-/// the sample set is the one the page's worker was given.
-pub fn start(dispatch: &UseReducerDispatcher<State>, link: &WorkerLink, ladder: Option<(String, Manifest)>) {
-    let (Some((url, manifest)), (_, Some(samples))) = (ladder, link.given()) else {
+/// Times the ladder of `manifest` (loaded from `url`, the page's manifest) in the
+/// background, reporting to `dispatch`; the sample set is the one the page's worker was
+/// given. Every report names `url`, so that one still arriving after another manifest was
+/// loaded is dropped.
+pub fn start(dispatch: &UseReducerDispatcher<State>, link: &WorkerLink, url: String, manifest: Option<Manifest>) {
+    let report = {
+        let (dispatch, url) = (dispatch.clone(), url.clone());
+        move |status| dispatch.dispatch(Action::Rungs { manifest_url: url.clone(), status })
+    };
+    let (Some(manifest), (_, Some(samples))) = (manifest, link.given()) else {
         let why = "Timing the ladder needs the bundled models' manifest and its sample images loaded first.";
-        dispatch.dispatch(Action::Rungs(RungStatus::Failed(why.into())));
+        report(RungStatus::Failed(why.into()));
         return;
     };
-    dispatch.dispatch(Action::Rungs(RungStatus::Running(0, manifest.models.len().saturating_sub(1))));
-    let dispatch = dispatch.clone();
+    report(RungStatus::Running(0, manifest.models.len().saturating_sub(1)));
     wasm_bindgen_futures::spawn_local(async move {
-        let progress = |done, total| dispatch.dispatch(Action::Rungs(RungStatus::Running(done, total)));
+        let progress = |done, total| report(RungStatus::Running(done, total));
         let timed = async {
             let models = fetch_ladder(&url, &manifest).await?;
             measure(&worker_script(), models, manifest.labels.clone(), samples, progress).await
@@ -64,7 +69,7 @@ pub fn start(dispatch: &UseReducerDispatcher<State>, link: &WorkerLink, ladder: 
             Ok(times) => RungStatus::Done(times),
             Err(e) => RungStatus::Failed(e),
         };
-        dispatch.dispatch(Action::Rungs(status));
+        report(status);
     });
 }
 

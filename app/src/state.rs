@@ -312,8 +312,9 @@ pub enum Action {
     RemoveDevice(usize),
     /// The page started a measurement by itself.
     AutoMeasure(crate::auto_measure::AutoStep),
-    /// Timing the ladder's models started, went on, finished or failed.
-    Rungs(crate::rungs::RungStatus),
+    /// Timing the ladder of the manifest at `manifest_url` started, went on, finished or
+    /// failed (a report about a manifest no longer shown is dropped).
+    Rungs { manifest_url: String, status: crate::rungs::RungStatus },
 }
 
 /// Where throughput mode is.
@@ -400,7 +401,13 @@ impl Reducible for State {
             Action::Slide(n) => s.slide = n,
             Action::Notice(n) => s.notice = n,
             Action::Throughput(status) => s.throughput = status,
-            Action::Rungs(status) => s.rungs = status,
+            Action::Rungs { manifest_url, status } => {
+                // Timings of another manifest's ladder, still arriving after the visitor
+                // loaded a new one, would be drawn on the wrong models.
+                if manifest_url == s.manifest_url {
+                    s.rungs = status;
+                }
+            }
             Action::Milestone(milestone, at_ms) => s.timeline.reach(milestone, at_ms),
             Action::DeviceReports(files) => s.add_device_reports(&files),
             Action::RemoveDevice(i) => s.remove_device(i),

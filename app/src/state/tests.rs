@@ -261,3 +261,18 @@ fn a_new_job_replaces_the_running_one_as_in_the_worker() {
         .reduce(Action::StartBench);
     assert!(state.eval.as_ref().is_some_and(EvalState::finished), "a finished evaluation stays");
 }
+
+#[test]
+fn ladder_timings_of_a_manifest_no_longer_shown_are_dropped() {
+    use crate::rungs::RungStatus;
+    let times = |ms: f64| RungStatus::Done([("s".to_string(), ms)].into_iter().collect());
+    let state = loaded("").reduce(Action::Rungs { manifest_url: "http://x/demo.json".into(), status: times(1.0) });
+    assert_eq!(state.rungs, times(1.0), "the shown manifest's timings are kept");
+    // The visitor loads another manifest while the first ladder is still being timed.
+    let state = state
+        .reduce(Action::ManifestLoaded { url: "http://x/other.json".into(), manifest: manifest() })
+        .reduce(Action::Rungs { manifest_url: "http://x/demo.json".into(), status: times(2.0) });
+    assert_eq!(state.rungs, RungStatus::Idle, "a late report about the old ladder is dropped");
+    let state = state.reduce(Action::Rungs { manifest_url: "http://x/other.json".into(), status: times(3.0) });
+    assert_eq!(state.rungs, times(3.0));
+}
