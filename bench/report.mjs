@@ -157,6 +157,23 @@ if (fs.existsSync(tilesFile)) {
   out();
 }
 
+const fidelityFile = path.join(dir, 'fidelity.json');
+if (fs.existsSync(fidelityFile)) {
+  const fidelity = JSON.parse(fs.readFileSync(fidelityFile, 'utf8'));
+  out('## Fidelity: the engine\'s convolutions against tract\'s');
+  out();
+  out('Every test image through each bundled model twice, natively: with the engine\'s own convolutions (the portable ' +
+    'build of the kernels the browser runs: the same sums in the same order, without fused multiply-add) and with ' +
+    'tract\'s (`bench-native --fidelity`).');
+  out();
+  out('| model | images | max \\|Δ logit\\| | images whose top-1 differs |');
+  out('|---|---:|---:|---:|');
+  for (const m of fidelity.models) {
+    out(`| ${m.id} | ${m.images} | ${m.max_abs_logit_diff.toExponential(1)} | ${m.top1_differs.length} |`);
+  }
+  out();
+}
+
 out('## Native: Distillate engine (tract) vs onnxruntime (PyPI)');
 out();
 out('| model | runner | load ms | first inference ms | median ms | p90 ms | ours / ORT (median) |');

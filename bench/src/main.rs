@@ -22,11 +22,12 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("--tiles") {
-        return tiles();
+    match std::env::args().nth(1).as_deref() {
+        Some("--tiles") => return tiles(),
+        Some("--fidelity") => return fidelity(Path::new(".")),
+        _ => {}
     }
     let root = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
     let schedule: Schedule = serde_json::from_slice(&read(&root.join("bench/schedule.json"))?)?;
     let manifest = Manifest::parse(&read(&root.join("static/demo.json"))?)?;
     let images = distillate_engine::idx::parse(&read(&root.join(&schedule.image))?)?;
@@ -62,6 +63,48 @@ fn run() -> anyhow::Result<()> {
     }
     let out = json!({ "runner": "distillate (tract, native)", "simd": std::env::consts::ARCH, "models": results });
     println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn read(p: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+}
+
+/// `bench-native --fidelity`: the bundled models on every test image with the engine's own
+/// convolutions (the portable build of the kernels the browser runs: the same sums in the
+/// same order, without fused multiply-add) and with tract's: the largest logit difference
+/// and the images whose top-1 differs, as JSON.
+fn fidelity(root: &Path) -> anyhow::Result<()> {
+    use distillate_engine::Convolutions;
+    let manifest = Manifest::parse(&read(&root.join("static/demo.json"))?)?;
+    let images = distillate_engine::idx::parse(&read(&root.join("static/data/t10k-images-idx3-ubyte.gz"))?)?;
+    let [n, h, w] = images.dims[..] else { anyhow::bail!("the test images are not [n, h, w]") };
+    let mut models = Vec::new();
+    for id in [&manifest.teacher, &manifest.student] {
+        let entry = manifest.model(id).with_context(|| format!("manifest has no model {id}"))?;
+        let model = Model::load(&read(&root.join("static").join(&entry.file))?)?;
+        let pre = Preprocessor::new(&entry.preprocess, model.card())?;
+        let (mut ours, mut theirs) =
+            (model.classifier_with(1, Convolutions::Engine)?, model.classifier_with(1, Convolutions::Tract)?);
+        let mut input = vec![0.0; model.card().channels * model.card().height * model.card().width];
+        let (mut max_diff, mut top1_differs) = (0.0f32, Vec::new());
+        for (i, image) in images.data.chunks_exact(h * w).enumerate() {
+            pre.luma8_into(w as u32, h as u32, image, &mut input)?;
+            let (a, b) = (ours.run(&input)?, theirs.run(&input)?);
+            max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(max_diff, f32::max);
+            let top = |v: &[f32]| (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j]));
+            if top(&a) != top(&b) {
+                top1_differs.push(i);
+            }
+        }
+        models.push(json!({ "id": id, "images": n, "max_abs_logit_diff": max_diff, "top1_differs": top1_differs }));
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({ "compared": "engine convolutions vs tract's, natively", "models": models })
+        )?
+    );
     Ok(())
 }
 
