@@ -7,6 +7,8 @@ import { execSync } from 'node:child_process';
 
 const dir = process.argv[2] || 'bench/artifacts';
 const read = (name) => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+// A part of the run that may be missing (run alone, or an older run's artifacts).
+const readIf = (name) => (fs.existsSync(path.join(dir, name)) ? read(name) : null);
 const browser = read('browser.json');
 const nativeOurs = read('native-ours.json');
 const nativeOrt = read('native-ort.json');
@@ -99,9 +101,8 @@ if (browser.site) {
   out();
 }
 
-const crossFile = path.join(dir, 'cross-browser.json');
-if (fs.existsSync(crossFile)) {
-  const cross = JSON.parse(fs.readFileSync(crossFile, 'utf8'));
+const cross = readIf('cross-browser.json');
+if (cross) {
   out('## Every browser: Chromium, Firefox and WebKit');
   out();
   out('The same engine page in each browser, one after another, each through its WebDriver (`bench/cross_browser.mjs`): ' +
@@ -131,11 +132,10 @@ if (fs.existsSync(crossFile)) {
   out();
 }
 
-const tilesFile = path.join(dir, 'tiles.json');
-if (fs.existsSync(tilesFile)) {
-  const tiles = JSON.parse(fs.readFileSync(tilesFile, 'utf8'));
-  const native = fs.existsSync(path.join(dir, 'tiles-native.json')) ? read('tiles-native.json') : null;
-  out('## Convolution tiles (the engine\'s direct convolution, `bench/tiles.mjs`)');
+const tiles = readIf('tiles.json');
+if (tiles) {
+  const native = readIf('tiles-native.json');
+  out('## Convolution kernels (the engine\'s direct tiles and Winograd, `bench/tiles.mjs`)');
   out();
   out('GMAC/s (the layer\'s direct multiply-adds per second, for Winograd too) of each micro-kernel tile (output channels × pixels) and of the Winograd F(2,3) path on each 3×3 layer of the bundled models, random ' +
     'weights, one image, best of five samples of ≥ 100 ms after 100 ms of warm-up (`bench/src/tiles.rs`). *Peak* is a ' +
@@ -157,9 +157,8 @@ if (fs.existsSync(tilesFile)) {
   out();
 }
 
-const fidelityFile = path.join(dir, 'fidelity.json');
-if (fs.existsSync(fidelityFile)) {
-  const fidelity = JSON.parse(fs.readFileSync(fidelityFile, 'utf8'));
+const fidelity = readIf('fidelity.json');
+if (fidelity) {
   out('## Fidelity: the engine\'s convolutions against tract\'s');
   out();
   out('Every test image through each bundled model twice, natively: with the engine\'s own convolutions (the portable ' +

@@ -8,7 +8,8 @@ import { parseOnnx } from './onnx.js';
 
 const tf = globalThis.tf;
 
-// One compiled step per node: (values: Map) → void.
+// One compiled step per node: (values: Map) → void. Weights become tensors once, here,
+// outside any tidy: they live as long as the page.
 function compile(graph) {
   const consumers = new Map();
   for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, (consumers.get(i) || 0) + 1);
@@ -17,8 +18,6 @@ function compile(graph) {
     if (!t || !t.data) throw new Error(`TF.js runner: ${name} is not a float initializer`);
     return t;
   };
-  const constants = [];
-  const keep = (t) => { constants.push(t); return t; };
   const steps = [];
   const fusedInto = new Set();
   graph.nodes.forEach((n, index) => {
@@ -31,8 +30,8 @@ function compile(graph) {
         const w = init(n.inputs[1]);
         if (int('group', 1) !== 1) throw new Error('TF.js runner: grouped Conv is not mapped');
         const [o, i, kh, kw] = w.dims;
-        const filter = keep(tf.tidy(() => tf.transpose(tf.tensor4d(w.data, [o, i, kh, kw]), [2, 3, 1, 0])));
-        const bias = n.inputs[2] ? keep(tf.tensor1d(init(n.inputs[2]).data)) : undefined;
+        const filter = tf.tidy(() => tf.transpose(tf.tensor4d(w.data, [o, i, kh, kw]), [2, 3, 1, 0]));
+        const bias = n.inputs[2] ? tf.tensor1d(init(n.inputs[2]).data) : undefined;
         const [t, l, b, r] = ints('pads', [0, 0, 0, 0]);
         const pad = t + l + b + r === 0 ? 'valid' : [[0, 0], [t, b], [l, r], [0, 0]];
         const strides = ints('strides', [1, 1]);
@@ -74,11 +73,11 @@ function compile(graph) {
         // [in, out], transposed once here: TF.js 4.22's wasm fused.matMul gives wrong
         // results with transposeB and a bias together (2.2 off on random 1×72·72×10, checked
         // against matMul + add), and is right without transposeB.
-        const weight = keep(tf.tidy(() => {
+        const weight = tf.tidy(() => {
           const t = tf.tensor2d(w.data, w.dims);
           return int('transB', 0) === 1 ? tf.transpose(t) : t;
-        }));
-        const bias = n.inputs[2] ? keep(tf.tensor1d(init(n.inputs[2]).data)) : undefined;
+        });
+        const bias = n.inputs[2] ? tf.tensor1d(init(n.inputs[2]).data) : undefined;
         steps.push((v) => v.set(out, tf.fused.matMul({ a: v.get(x), b: weight, bias })));
         break;
       }
@@ -86,7 +85,7 @@ function compile(graph) {
       default: throw new Error(`TF.js runner: ONNX op ${n.opType} is not mapped`);
     }
   });
-  return { steps, constants };
+  return steps;
 }
 
 export async function tfjsRunner() {
@@ -101,7 +100,7 @@ export async function tfjsRunner() {
     instantiateMs,
     async load(bytes, input, dims) {
       const graph = parseOnnx(bytes);
-      const { steps } = compile(graph);
+      const steps = compile(graph);
       const [n, c, h, w] = dims;
       const x = tf.tidy(() => tf.transpose(tf.tensor4d(input, [n, c, h, w]), [0, 2, 3, 1]));
       const [inputName, outputName] = [graph.inputs[0], graph.outputs[0]];

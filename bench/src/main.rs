@@ -76,6 +76,7 @@ fn read(p: &Path) -> anyhow::Result<Vec<u8>> {
 /// and the images whose top-1 differs, as JSON.
 fn fidelity(root: &Path) -> anyhow::Result<()> {
     use distillate_engine::Convolutions;
+    use distillate_engine::metrics::argmax;
     let manifest = Manifest::parse(&read(&root.join("static/demo.json"))?)?;
     let images = distillate_engine::idx::parse(&read(&root.join("static/data/t10k-images-idx3-ubyte.gz"))?)?;
     let [n, h, w] = images.dims[..] else { anyhow::bail!("the test images are not [n, h, w]") };
@@ -92,8 +93,7 @@ fn fidelity(root: &Path) -> anyhow::Result<()> {
             pre.luma8_into(w as u32, h as u32, image, &mut input)?;
             let (a, b) = (ours.run(&input)?, theirs.run(&input)?);
             max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(max_diff, f32::max);
-            let top = |v: &[f32]| (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j]));
-            if top(&a) != top(&b) {
+            if argmax(&a) != argmax(&b) {
                 top1_differs.push(i);
             }
         }
@@ -123,8 +123,7 @@ fn tiles() -> anyhow::Result<()> {
         }
         gmacs.push(row);
     }
-    let out =
-        json!({ "runner": "native (portable 4-lane fallback)", "layers": layers, "tiles": tiles, "gmacs": gmacs });
+    let out = json!({ "runner": "the portable 4-lane fallback", "layers": layers, "tiles": tiles, "gmacs": gmacs });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The engine's own convolution op, swapped in for tract's on the decluttered graph
-//! ([`DirectConv::swap_into`]), with the ReLU / ReLU6 that follows fused into it.
+//! ([`EngineConv::swap_into`]), with the ReLU / ReLU6 that follows fused into it.
 //!
 //! Why: in the browser, 83–86 % of each demo inference was tract's im2col + 8×8 GEMM, a
 //! tile that spills on x86-64 under V8 (see [`crate::conv_kernel`] for the kernel and the
@@ -27,7 +27,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 /// A convolution (plus its clamp) computed by the engine: directly ([`PackedConv`]) or,
 /// for 3×3 kernels over enough input channels, the Winograd way ([`Winograd`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirectConv {
+pub struct EngineConv {
     kernel: Kernel,
 }
 
@@ -47,16 +47,16 @@ thread_local! {
     static WINOGRAD_SCRATCH: RefCell<WinogradScratch> = RefCell::new(WinogradScratch::default());
 }
 
-impl DirectConv {
+impl EngineConv {
     /// The engine's kernel for `geo`: Winograd for 3×3 over ≥ [`WINOGRAD_MIN_CIN`] input
     /// channels, else direct.
-    pub fn new(geo: ConvGeometry, weights: &[f32], bias: Option<&[f32]>, clamp: (f32, f32)) -> DirectConv {
+    pub fn new(geo: ConvGeometry, weights: &[f32], bias: Option<&[f32]>, clamp: (f32, f32)) -> EngineConv {
         let kernel = if geo.kh == 3 && geo.kw == 3 && geo.cin >= WINOGRAD_MIN_CIN {
             Kernel::Winograd(Arc::new(Winograd::new(geo, weights, bias, clamp)))
         } else {
             Kernel::Direct(Arc::new(PackedConv::new(geo, weights, bias, clamp, Tile::DEFAULT)))
         };
-        DirectConv { kernel }
+        EngineConv { kernel }
     }
 
     fn geometry(&self) -> &ConvGeometry {
@@ -72,12 +72,10 @@ impl DirectConv {
             Kernel::Winograd(k) => WINOGRAD_SCRATCH.with(|s| k.run(input, output, &mut s.borrow_mut())),
         }
     }
-}
 
-impl DirectConv {
     /// Replaces every convolution of the decluttered `model` this op computes (see the
-    /// module doc), fusing a following `max(x, c)` and then `min(x, c')` with scalar
-    /// constants. Returns how many it replaced.
+    /// module doc), fusing the `max(x, c)` and `min(x, c')` by scalar constants that
+    /// follow it, in either order. Returns how many it replaced.
     pub fn swap_into(model: &mut TypedModel) -> TractResult<usize> {
         let mut swapped = 0;
         for id in model.eval_order()? {
@@ -96,7 +94,7 @@ impl DirectConv {
                 last = next;
             }
             let clamp = (lo.unwrap_or(f32::NEG_INFINITY), hi.unwrap_or(f32::INFINITY));
-            let op = DirectConv::new(geo, &weights, bias.as_deref(), clamp);
+            let op = EngineConv::new(geo, &weights, bias.as_deref(), clamp);
             let mut patch = TypedModelPatch::new("distillate-direct-conv");
             let input = patch.tap_model(model, node.inputs[0])?;
             let out = patch.wire_node(&node.name, op, &[input])?;
@@ -112,7 +110,7 @@ impl DirectConv {
     }
 }
 
-/// Geometry, OIHW weights and bias of node `id` if it is a convolution [`DirectConv`]
+/// Geometry, OIHW weights and bias of node `id` if it is a convolution [`EngineConv`]
 /// computes.
 #[allow(clippy::type_complexity)]
 fn direct_conv(model: &TypedModel, id: usize) -> TractResult<Option<(ConvGeometry, Vec<f32>, Option<Vec<f32>>)>> {
@@ -224,9 +222,9 @@ fn scalar_bound(model: &TypedModel, id: usize) -> TractResult<Option<(Bound, f32
     Ok(if value.is_nan() { None } else { Some((bound, value)) })
 }
 
-impl Op for DirectConv {
+impl Op for EngineConv {
     fn name(&self) -> StaticName {
-        "DirectConv".into()
+        "EngineConv".into()
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
@@ -237,15 +235,15 @@ impl Op for DirectConv {
     op_as_typed_op!();
 }
 
-impl EvalOp for DirectConv {
+impl EvalOp for EngineConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
         let g = self.geometry();
-        let n = input.shape()[0];
+        let n = input.shape().first().copied().unwrap_or(0);
         if input.shape() != [n, g.cin, g.h, g.w] {
-            bail!("DirectConv for {g:?} got an input of shape {:?}", input.shape());
+            bail!("EngineConv for {g:?} got an input of shape {:?}", input.shape());
         }
         let plain = input.try_as_plain_ram()?;
         let src = plain.as_slice::<f32>()?;
@@ -259,7 +257,7 @@ impl EvalOp for DirectConv {
     }
 }
 
-impl TypedOp for DirectConv {
+impl TypedOp for EngineConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let g = self.geometry();
         let n = inputs[0].shape[0].clone();
@@ -309,7 +307,7 @@ mod tests {
             let mut ours = theirs.clone();
             let convs = theirs.nodes().iter().filter(|n| n.op_is::<Conv>()).count();
             assert!(convs > 0);
-            assert_eq!(DirectConv::swap_into(&mut ours).unwrap(), convs);
+            assert_eq!(EngineConv::swap_into(&mut ours).unwrap(), convs);
             assert!(
                 !ours.nodes().iter().any(|n| n.op_is::<Conv>() || n.op_is::<TypedBinOp>() && n.name.contains("relu"))
             );
@@ -343,7 +341,7 @@ mod tests {
             let bytes = layer(5, 7, 9, k, 1, 1, pads);
             let theirs = decluttered(&bytes, [2, 5, 9, 9]);
             let mut ours = theirs.clone();
-            assert_eq!(DirectConv::swap_into(&mut ours).unwrap(), 1, "kernel {k} pads {pads:?}");
+            assert_eq!(EngineConv::swap_into(&mut ours).unwrap(), 1, "kernel {k} pads {pads:?}");
             assert!(!ours.nodes().iter().any(|n| n.op_is::<TypedBinOp>()), "the clip is fused: {ours}");
             let input = pseudo_random(&[2, 5, 9, 9], k as u64);
             let (a, b) = (run(ours, &input), run(theirs, &input));
@@ -375,8 +373,7 @@ mod tests {
                 pre.luma8_into(28, 28, image, &mut input).unwrap();
                 let (a, b) = (ours.run(&input).unwrap(), theirs.run(&input).unwrap());
                 assert!(max_abs_diff(&a, &b) <= 1e-3, "{id}: {a:?} against {b:?}");
-                let top = |v: &[f32]| (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j]));
-                assert_eq!(top(&a), top(&b), "{id}");
+                assert_eq!(crate::metrics::argmax(&a), crate::metrics::argmax(&b), "{id}");
             }
         }
     }
@@ -385,7 +382,7 @@ mod tests {
     fn leaves_strided_grouped_and_depthwise_convs_to_tract() {
         for (stride, group) in [(2, 1), (1, 2), (1, 6)] {
             let bytes = layer(6, 6, 8, 3, stride, group, [1, 1, 1, 1]);
-            assert_eq!(DirectConv::swap_into(&mut decluttered(&bytes, [1, 6, 8, 8])).unwrap(), 0);
+            assert_eq!(EngineConv::swap_into(&mut decluttered(&bytes, [1, 6, 8, 8])).unwrap(), 0);
         }
     }
 }

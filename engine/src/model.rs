@@ -131,7 +131,7 @@ impl Model {
         let shape = [batch, c.channels, c.height, c.width];
         let mut typed = if batch == 1 { self.single.clone() } else { fixed_batch_typed(&self.inference, shape)? };
         if convolutions == Convolutions::Engine {
-            crate::conv::DirectConv::swap_into(&mut typed).map_err(tract_error)?;
+            crate::conv::EngineConv::swap_into(&mut typed).map_err(tract_error)?;
         }
         let mut optimized = typed.into_optimized().map_err(tract_error)?;
         crate::maxpool::MaxPool2x2::swap_into(&mut optimized).map_err(tract_error)?;

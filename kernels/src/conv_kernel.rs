@@ -182,19 +182,13 @@ impl PackedConv {
         self.geo.cout.next_multiple_of(self.tile.shape().0)
     }
 
-    /// Pixels per micro-kernel step.
-    pub fn tile_width(&self) -> usize {
-        self.tile.shape().1
-    }
-
     /// For a 1×1, unpadded, one-row geometry — a matrix product, `output[co][t] =
     /// Σ_ci W[co][ci] · input[ci][t]` plus bias, clamped — without the copies [`run`]
     /// makes: `input` is `cin × w`, `output` [`padded_cout`] `× w` (rows past `cout` are
-    /// scratch), and `w` a multiple of [`tile_width`]. Winograd's 16 products are these.
+    /// scratch), and `w` a multiple of the tile's pixels. Winograd's 16 products are these.
     ///
     /// [`run`]: PackedConv::run
     /// [`padded_cout`]: PackedConv::padded_cout
-    /// [`tile_width`]: PackedConv::tile_width
     pub fn gemm(&self, input: &[f32], output: &mut [f32]) {
         let g = &self.geo;
         assert!(g.kh == 1 && g.kw == 1 && g.h == 1 && g.pad == [0; 4], "gemm is for 1×1 one-row geometries: {g:?}");
@@ -231,21 +225,7 @@ impl PackedConv {
         let (lo, hi) = self.clamp;
         self.weights.iter().chain(&self.bias).copied().chain([lo, hi]).map(f32::to_bits)
     }
-}
 
-impl PartialEq for PackedConv {
-    fn eq(&self, other: &PackedConv) -> bool {
-        self.geo == other.geo
-            && self.tile == other.tile
-            && self.offsets == other.offsets
-            && self.weights.len() == other.weights.len()
-            && self.bits().eq(other.bits())
-    }
-}
-
-impl Eq for PackedConv {}
-
-impl PackedConv {
     /// Convolves `input` (`n` images, [`ConvGeometry::input_len`] values each) into
     /// `output` (`n` × [`ConvGeometry::output_len`]).
     pub fn run(&self, input: &[f32], output: &mut [f32], scratch: &mut Scratch) {
@@ -272,12 +252,7 @@ impl PackedConv {
         scratch.grid.resize(mr * grid_len, 0.0);
         let k = self.offsets.len();
         for (image, out) in input.chunks_exact(g.input_len()).zip(output.chunks_exact_mut(g.output_len())) {
-            for ci in 0..g.cin {
-                for y in 0..g.h {
-                    let src = &image[(ci * g.h + y) * g.w..][..g.w];
-                    scratch.padded[ci * plane + (y + g.pad[0]) * wp + g.pad[1]..][..g.w].copy_from_slice(src);
-                }
-            }
+            copy_padded(g, image, &mut scratch.padded, hp, wp);
             for b in 0..g.cout.div_ceil(mr) {
                 let weights = &self.weights[b * k * mr..][..k * mr];
                 let bias = &self.bias[b * mr..][..mr];
@@ -306,6 +281,30 @@ impl PackedConv {
                     }
                 }
             }
+        }
+    }
+}
+
+impl PartialEq for PackedConv {
+    fn eq(&self, other: &PackedConv) -> bool {
+        self.geo == other.geo
+            && self.tile == other.tile
+            && self.offsets == other.offsets
+            && self.weights.len() == other.weights.len()
+            && self.bits().eq(other.bits())
+    }
+}
+
+impl Eq for PackedConv {}
+
+/// Copies one image of `g`'s input into `planes` (`cin` planes of `rows × cols`, zero where
+/// nothing is copied), each row `g.pad[1]` columns in and `g.pad[0]` rows down: the padded
+/// input both the direct kernel and Winograd read.
+pub(crate) fn copy_padded(g: &ConvGeometry, image: &[f32], planes: &mut [f32], rows: usize, cols: usize) {
+    for ci in 0..g.cin {
+        for y in 0..g.h {
+            let src = &image[(ci * g.h + y) * g.w..][..g.w];
+            planes[(ci * rows + y + g.pad[0]) * cols + g.pad[1]..][..g.w].copy_from_slice(src);
         }
     }
 }

@@ -15,7 +15,7 @@
 //! applied once to the weights), so the rounding error stays that of the direct sum;
 //! F(4,3) would cut multiplies 4× but scales inputs by up to 8 and needs 36 planes.
 
-use crate::conv_kernel::{ConvGeometry, PackedConv, Tile};
+use crate::conv_kernel::{ConvGeometry, PackedConv, Tile, copy_padded};
 use crate::simd4 as v4;
 use std::ops::Range;
 
@@ -114,18 +114,14 @@ impl Winograd {
         let (ph, pw) = (2 * ty + 2, 2 * tx + 2);
         s.padded.clear();
         s.padded.resize(g.cin * ph * pw, 0.0);
-        // Columns past the last tile are never written by the transform: zero, not stale.
+        // A block's columns past its last tile are never written by the transform; their
+        // products are never read.
         s.transformed.clear();
         s.transformed.resize(16 * g.cin * columns, 0.0);
         s.products.resize(16 * rows_out * columns, 0.0);
         s.tiles.resize(g.cout * 2 * ty * 2 * tx, 0.0);
         for (image, out) in input.chunks_exact(g.input_len()).zip(output.chunks_exact_mut(g.output_len())) {
-            for ci in 0..g.cin {
-                for y in 0..g.h {
-                    let src = &image[(ci * g.h + y) * g.w..][..g.w];
-                    s.padded[(ci * ph + y + g.pad[0]) * pw + g.pad[1]..][..g.w].copy_from_slice(src);
-                }
-            }
+            copy_padded(g, image, &mut s.padded, ph, pw);
             let plane_in = g.cin * columns;
             let plane_out = rows_out * columns;
             for y0 in (0..ty).step_by(self.block_rows) {

@@ -3,7 +3,7 @@
 use distillate_engine::metrics::EvalSummary;
 use yew::prelude::*;
 
-use crate::format::pct;
+use crate::format::{pct, signed};
 use crate::state::EvalState;
 
 /// A model card's test accuracy and how many test images it was measured on.
@@ -75,7 +75,7 @@ fn summary(s: &EvalSummary, labels: &[String], cards: (CardAccuracy, CardAccurac
             <div class="metrics">
                 <div><span>{ "teacher top-1" }</span><b>{ pct(s.teacher_accuracy) }</b><small>{ card_note(cards.0) }</small></div>
                 <div><span>{ "student top-1" }</span><b>{ pct(s.student_accuracy) }</b><small>{ card_note(cards.1) }</small></div>
-                <div><span>{ "Δ accuracy" }</span><b>{ format!("{:+.2} pts", s.delta_points) }</b></div>
+                <div><span>{ "Δ accuracy" }</span><b>{ format!("{} pts", signed(s.delta_points)) }</b></div>
                 <div><span>{ "agreement" }</span><b>{ pct(s.agreement) }</b></div>
                 <div><span>{ "mean KL(t‖s)" }</span><b>{ format!("{:.4}", s.mean_kl) }</b></div>
             </div>
