@@ -179,18 +179,41 @@ test('evaluating all test images reproduces the model cards within 0.5 point', a
   const all = page.locator('.evaluation button', { hasText: 'All' });
   await page.locator('.evaluation button.primary:not([disabled])').waitFor({ timeout: 30_000 });
   await all.click();
-  // The page stays responsive while the worker evaluates: a main-thread round trip is quick.
+  // The page stays responsive while the workers evaluate: a main-thread round trip is quick.
   await page.locator('.evaluation .progress').waitFor({ timeout: 10_000 });
   const t0 = Date.now();
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
   assert.ok(Date.now() - t0 < 1_000, `main thread blocked for ${Date.now() - t0} ms during evaluation`);
   await page.locator('.evaluation .status', { hasText: 'images/s' }).waitFor({ timeout: 180_000 });
+  // Split between one worker per core (headless Chromium reports the machine's cores).
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const status = await page.locator('.evaluation .status').innerText();
+  assert.match(status, cores > 1 ? new RegExp(`${Math.min(cores, 8)} workers in parallel`) : /1 worker/);
+  assert.match(status, /^10,?000 \/ 10,?000 images/);
   const values = await page.locator('.evaluation .metrics b').allInnerTexts();
   const [teacherAcc, studentAcc] = values.slice(0, 2).map((v) => parseFloat(v));
   const expected = [card(manifest.teacher).test_accuracy * 100, card(manifest.student).test_accuracy * 100];
   assert.ok(Math.abs(teacherAcc - expected[0]) <= 0.5, `teacher ${teacherAcc} vs card ${expected[0]}`);
   assert.ok(Math.abs(studentAcc - expected[1]) <= 0.5, `student ${studentAcc} vs card ${expected[1]}`);
   await page.screenshot({ path: path.join(artifacts, 'evaluation.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('stopping an evaluation keeps the numbers of the images it did', async () => {
+  const { page, problems } = await open();
+  await page.locator('.evaluation button.primary:not([disabled])').waitFor({ timeout: 30_000 });
+  await page.locator('.evaluation button', { hasText: 'All' }).click();
+  await page.locator('.evaluation .metrics b').first().waitFor({ timeout: 30_000 });
+  await page.locator('.evaluation button', { hasText: 'Stop' }).click();
+  // The buttons are back, the workers are gone, and the status says how many images the
+  // numbers stand for: all of those it names, none pending.
+  await page.locator('.evaluation button', { hasText: 'All' }).waitFor({ timeout: 5_000 });
+  const status = await page.locator('.evaluation .status').innerText();
+  const [done, total] = status.match(/^(\d+) \/ (\d+) images/).slice(1).map(Number);
+  assert.ok(done > 0 && done === total && done < 10_000, status);
+  await page.waitForTimeout(1_000);
+  assert.equal(await page.locator('.evaluation .status').innerText(), status, 'nothing arrives after Stop');
   assert.deepEqual(problems, []);
   await page.close();
 });

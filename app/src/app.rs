@@ -26,6 +26,7 @@ use crate::components::presentation::Presentation;
 use crate::components::scorecard::Scorecard;
 use crate::components::throughput::ThroughputPanel;
 use crate::demo::{DEFAULT_MANIFEST, deliver_samples, load_demo, request_pair};
+use crate::eval_pool::EvalRun;
 use crate::hooks::{reach, worker_script};
 use crate::loader::query_param;
 use crate::rungs::RungStatus;
@@ -96,10 +97,21 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         Callback::from(move |i: usize| dispatch.dispatch(Action::Select(i)))
     };
+    // The evaluation runs in workers of its own, one per core (crate::eval_pool); a new
+    // pair ends it, as does a benchmark, which must have the cores to itself.
+    let eval_run = (*use_memo((), |_| EvalRun::default())).clone();
+    {
+        let eval_run = eval_run.clone();
+        use_effect_with(state.pair, move |_| {
+            eval_run.stop();
+        });
+    }
+    let pool_workers = *use_memo((), |_| crate::pool::workers_for(browser_facts().cores));
     let on_bench = {
         let dispatch = state.dispatcher();
-        let link = link.clone();
+        let (link, eval_run) = (link.clone(), eval_run.clone());
         Callback::from(move |_| {
+            eval_run.stop();
             dispatch.dispatch(Action::StartBench);
             link.send(Request::Benchmark { config: browser_bench_config() });
         })
@@ -108,7 +120,7 @@ pub fn app() -> Html {
     // opened from a shared link too, whose settings carry no numbers.
     {
         let dispatch = state.dispatcher();
-        let link = link.clone();
+        let (link, eval_run) = (link.clone(), eval_run.clone());
         let step = state.auto_step();
         use_effect_with(step, move |step| match *step {
             Some(AutoStep::Benchmark) => {
@@ -117,24 +129,33 @@ pub fn app() -> Html {
             }
             Some(AutoStep::Evaluate(limit)) => {
                 dispatch.dispatch(Action::AutoMeasure(AutoStep::Evaluate(limit)));
-                link.send(Request::Evaluate { limit });
+                eval_run.start(&dispatch, &link, limit, pool_workers);
             }
             None => {}
         });
     }
     let on_eval = {
         let dispatch = state.dispatcher();
-        let link = link.clone();
+        let (link, eval_run) = (link.clone(), eval_run.clone());
         Callback::from(move |limit: usize| {
-            dispatch.dispatch(Action::StartEval(limit));
-            link.send(Request::Evaluate { limit });
+            // The page's worker may be benchmarking: the two would share the cores.
+            link.send(Request::Cancel);
+            dispatch.dispatch(Action::StartEval);
+            eval_run.start(&dispatch, &link, limit, pool_workers);
         })
     };
-    let on_cancel = {
+    let on_bench_cancel = {
         let link = link.clone();
         Callback::from(move |_| link.send(Request::Cancel))
     };
-    let pool_workers = *use_memo((), |_| crate::pool::workers_for(browser_facts().cores));
+    let on_eval_cancel = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_| {
+            if eval_run.stop() {
+                dispatch.dispatch(Action::StopEval);
+            }
+        })
+    };
     let on_throughput = {
         let dispatch = state.dispatcher();
         let link = link.clone();
@@ -348,9 +369,9 @@ pub fn app() -> Html {
             }
             <div class="grid">
                 <Benchmark names={state.names.clone().unwrap_or_default()} bench={state.bench.clone()}
-                    on_run={on_bench} on_cancel={on_cancel.clone()} {ready} />
+                    on_run={on_bench} on_cancel={on_bench_cancel} {ready} />
                 <Evaluation eval={state.eval.clone()} available={state.samples.as_ref().map(|s| s.len()).unwrap_or(0)}
-                    labels={labels.clone()} on_run={on_eval} on_cancel={on_cancel}
+                    labels={labels.clone()} on_run={on_eval} on_cancel={on_eval_cancel}
                     card_accuracy={(card_accuracy(&teacher_training), card_accuracy(&student_training))} {ready} />
             </div>
             <Devices browser={latency} devices={state.devices.clone()} pricing={pricing_device} {ready}

@@ -1,5 +1,5 @@
 //! The page measures by itself: once a pair has answered its first prediction, a short
-//! interleaved benchmark, then the quick evaluation, each in the worker, so the headline's
+//! interleaved benchmark, then the quick evaluation, in workers, so the headline's
 //! model-card figures give way to this browser's without a click. Portfolio links are opened
 //! by people who do not scroll or press buttons. Each step runs once per pair and never
 //! over something the person started; the full benchmark and the 10 000-image evaluation
@@ -64,7 +64,7 @@ impl State {
             }
             AutoStep::Evaluate(total) => {
                 self.auto.eval = self.pair;
-                self.eval = Some(EvalState { done: 0, total, summary: None, elapsed_ms: 0.0 });
+                self.eval = Some(EvalState::waiting(total));
             }
         }
     }
@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn nothing_starts_over_what_the_person_started() {
         let mut s = answered();
-        s.eval = Some(EvalState { done: 0, total: 3, summary: None, elapsed_ms: 0.0 });
+        s.eval = Some(EvalState::waiting(3));
         assert_eq!(s.auto_step(), None, "an evaluation is running");
         s.eval = None;
         s.bench = bench(Phase::Warmup);

@@ -11,6 +11,7 @@ pub mod auto_measure;
 pub mod browser;
 pub mod components;
 pub mod demo;
+pub mod eval_pool;
 pub mod format;
 pub mod headline;
 pub mod hooks;

@@ -47,21 +47,7 @@ pub async fn measure(
     (id, pair): (PairId, PairLoad),
     samples: SamplesLoad,
 ) -> Result<Throughput, String> {
-    let (tx, mut rx) = mpsc::unbounded::<Response>();
-    let bridges: Vec<_> = (0..workers).map(|_| spawn(script, tx.clone())).collect();
-    // Only the workers' callbacks hold senders now: if they all go, `next` hears of it.
-    drop(tx);
-    for bridge in &bridges {
-        bridge.send(pair.request(id));
-        bridge.send(samples.request());
-    }
-    let mut loaded = 0;
-    while loaded < 2 * workers {
-        match next(&mut rx, WHO).await? {
-            Response::Loaded { .. } | Response::SamplesLoaded { .. } => loaded += 1,
-            _ => {}
-        }
-    }
+    let (bridges, mut rx) = start(script, workers, (id, &pair), &samples, WHO).await?;
     let mut rates = [0.0; 2];
     for (slot, model) in [Side::Teacher, Side::Student].into_iter().enumerate() {
         for bridge in &bridges {
@@ -69,7 +55,7 @@ pub async fn measure(
         }
         let mut answered = 0;
         while answered < workers {
-            if let Response::Throughput { images, elapsed_ms, .. } = next(&mut rx, WHO).await? {
+            if let (_, Response::Throughput { images, elapsed_ms, .. }) = next(&mut rx, WHO).await? {
                 // Each worker's own rate, summed: they ran over the same wall-clock span.
                 rates[slot] += images as f64 / (elapsed_ms / 1e3);
                 answered += 1;
@@ -83,23 +69,57 @@ pub async fn measure(
 /// The workers as errors name them.
 const WHO: &str = "the throughput workers";
 
-/// A new inference worker from `script` whose answers go to `tx`.
-pub(crate) fn spawn(script: &str, tx: mpsc::UnboundedSender<Response>) -> WorkerBridge<Inference> {
+/// Answers of numbered workers: (the worker's number, its answer).
+pub(crate) type Answers = mpsc::UnboundedReceiver<(usize, Response)>;
+
+/// Starts `workers` workers from `script`, each given the pair and the sample set, and
+/// waits until all of them have loaded both; their answers come numbered `0..workers`.
+/// Dropping the bridges ends the workers.
+pub(crate) async fn start(
+    script: &str,
+    workers: usize,
+    (id, pair): (PairId, &PairLoad),
+    samples: &SamplesLoad,
+    who: &str,
+) -> Result<(Vec<WorkerBridge<Inference>>, Answers), String> {
+    let (tx, mut rx) = mpsc::unbounded();
+    let bridges: Vec<_> = (0..workers).map(|k| spawn(script, k, tx.clone())).collect();
+    // Only the workers' callbacks hold senders now: if they all go, `next` hears of it.
+    drop(tx);
+    for bridge in &bridges {
+        bridge.send(pair.request(id));
+        bridge.send(samples.request());
+    }
+    let mut loaded = 0;
+    while loaded < 2 * workers {
+        if let (_, Response::Loaded { .. } | Response::SamplesLoaded { .. }) = next(&mut rx, who).await? {
+            loaded += 1;
+        }
+    }
+    Ok((bridges, rx))
+}
+
+/// A new inference worker from `script` whose answers go to `tx`, numbered `index`.
+pub(crate) fn spawn(
+    script: &str,
+    index: usize,
+    tx: mpsc::UnboundedSender<(usize, Response)>,
+) -> WorkerBridge<Inference> {
     Inference::spawner()
         .callback(move |response| {
             // The receiver lives until every answer is in; a send after that is moot.
-            let _ = tx.unbounded_send(response);
+            let _ = tx.unbounded_send((index, response));
         })
         .as_module(false)
         .spawn(script)
 }
 
-/// The next answer from any worker sending to `rx`; a worker's error, or silence, ends
-/// the measurement, with `who` named.
-pub(crate) async fn next(rx: &mut mpsc::UnboundedReceiver<Response>, who: &str) -> Result<Response, String> {
+/// The next answer from any worker sending to `rx`, with the worker's number; a worker's
+/// error, or silence, ends the measurement, with `who` named.
+pub(crate) async fn next(rx: &mut Answers, who: &str) -> Result<(usize, Response), String> {
     match select(rx.next(), TimeoutFuture::new(ANSWER_TIMEOUT_MS)).await {
-        Either::Left((Some(Response::Failed(failure)), _)) => Err(format!("{who}: {failure}")),
-        Either::Left((Some(response), _)) => Ok(response),
+        Either::Left((Some((_, Response::Failed(failure))), _)) => Err(format!("{who}: {failure}")),
+        Either::Left((Some(answer), _)) => Ok(answer),
         Either::Left((None, _)) => Err(format!("{who} stopped answering")),
         Either::Right(_) => Err(format!("{who}: no answer for {} s", ANSWER_TIMEOUT_MS / 1000)),
     }

@@ -100,18 +100,18 @@ pub async fn measure(
     progress: impl Fn(usize, usize),
 ) -> Result<BTreeMap<String, f64>, String> {
     let Some(((teacher_id, teacher), rungs)) = models.split_first() else { return Ok(BTreeMap::new()) };
-    let (tx, mut rx) = mpsc::unbounded::<Response>();
-    let bridge = spawn(script, tx);
+    let (tx, mut rx) = mpsc::unbounded();
+    let bridge = spawn(script, 0, tx);
     bridge.send(samples.request());
     let (mut times, mut teacher_medians) = (BTreeMap::new(), Vec::new());
     for (k, (id, blob)) in rungs.iter().enumerate() {
         let pair = PairLoad { teacher: teacher.clone(), student: blob.clone(), labels: labels.clone() };
         bridge.send(pair.request(PairId(k as u64)));
-        while !matches!(next(&mut rx, WHO).await?, Response::Loaded { pair, .. } if pair == PairId(k as u64)) {}
+        while !matches!(next(&mut rx, WHO).await?, (_, Response::Loaded { pair, .. }) if pair == PairId(k as u64)) {}
         let warmup_ms = if k == 0 { BROWSER_WARMUP_MS } else { LATER_WARMUP_MS };
         bridge.send(Request::Benchmark { config: auto_bench_config(warmup_ms) });
         let samples = loop {
-            if let Response::BenchProgress { phase: Phase::Done, samples, .. } = next(&mut rx, WHO).await? {
+            if let (_, Response::BenchProgress { phase: Phase::Done, samples, .. }) = next(&mut rx, WHO).await? {
                 break samples;
             }
         };

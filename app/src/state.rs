@@ -66,9 +66,16 @@ pub struct EvalState {
     pub summary: Option<EvalSummary>,
     /// Milliseconds since it started.
     pub elapsed_ms: f64,
+    /// Workers it is split between (0 before they start).
+    pub workers: usize,
 }
 
 impl EvalState {
+    /// `total` images asked for, the workers not started yet.
+    pub fn waiting(total: usize) -> EvalState {
+        EvalState { done: 0, total, summary: None, elapsed_ms: 0.0, workers: 0 }
+    }
+
     /// Finished.
     pub fn finished(&self) -> bool {
         self.done >= self.total
@@ -282,8 +289,12 @@ pub enum Action {
     Select(usize),
     /// A benchmark or evaluation was requested.
     StartBench,
-    /// Evaluation of `total` images was requested.
-    StartEval(usize),
+    /// An evaluation was requested (it stops a running benchmark: the two would share cores).
+    StartEval,
+    /// The evaluation of pair `pair` went on, finished or failed (crate::eval_pool).
+    Eval { pair: PairId, update: Result<EvalState, String> },
+    /// The person stopped the evaluation: it ends with the images done so far.
+    StopEval,
     /// Cost inputs edited.
     Cost(CostInputs),
     /// Latency source for cost.
@@ -378,9 +389,23 @@ impl Reducible for State {
                 s.eval = s.eval.take().filter(EvalState::finished);
             }
             Action::AutoMeasure(step) => s.start_auto(step),
-            Action::StartEval(total) => {
-                s.bench = s.bench.take().filter(|b| b.phase == Phase::Done);
-                s.eval = Some(EvalState { done: 0, total, summary: None, elapsed_ms: 0.0 });
+            Action::StartEval => s.bench = s.bench.take().filter(|b| b.phase == Phase::Done),
+            // An evaluation of the pair before this one would describe other models.
+            Action::Eval { pair, update } if s.pair == Some(pair) => match update {
+                Ok(eval) => s.eval = Some(eval),
+                Err(message) => {
+                    s.eval = None;
+                    s.errors.push(format!("The evaluation stopped: {message}"));
+                }
+            },
+            Action::Eval { .. } => {}
+            Action::StopEval => {
+                // What was evaluated stands as an evaluation of those images.
+                s.eval = s
+                    .eval
+                    .take()
+                    .filter(|e| e.done > 0 && e.summary.is_some())
+                    .map(|e| EvalState { total: e.done, ..e });
             }
             Action::Cost(c) => s.cost = c,
             Action::LatencySource(l) => s.latency_source = Some(l),
@@ -414,17 +439,15 @@ impl Reducible for State {
             Action::WorkerCrashed(message) => {
                 s.errors.push(format!(
                     "The inference worker crashed ({message}). A new one was started and the models are loaded \
-                     again; a benchmark or evaluation that was running was stopped — run it again."
+                     again; a benchmark that was running was stopped — run it again."
                 ));
                 s.worker_generation += 1;
                 s.worker = None;
                 s.loading = None;
-                // A job cut short has no result; finished ones still describe these models.
+                // A benchmark cut short has no result; a finished one still describes these
+                // models. An evaluation runs in workers of its own and goes on.
                 if s.bench.as_ref().is_some_and(|b| b.phase != Phase::Done) {
                     s.bench = None;
-                }
-                if s.eval.as_ref().is_some_and(|e| !e.finished()) {
-                    s.eval = None;
                 }
             }
             Action::PairRequested { id, names, labels } => {
@@ -458,8 +481,8 @@ impl Reducible for State {
                     s.load_ms = Some(load_ms);
                     s.set_aside_other_pairs_devices();
                 }
-                // The pool's answers go to the pool (pool.rs), never through here.
-                Response::SamplesLoaded { .. } | Response::Throughput { .. } => {}
+                // The pools' answers go to the pools (pool.rs, eval_pool.rs), never through here.
+                Response::SamplesLoaded { .. } | Response::Throughput { .. } | Response::EvalProgress { .. } => {}
                 Response::ClassifiedImage { name, teacher, student } => {
                     s.own_images.insert(0, (name, teacher, student));
                 }
@@ -471,9 +494,6 @@ impl Reducible for State {
                 }
                 Response::BenchProgress { phase, progress, samples } => {
                     s.bench = Some(BenchState { phase, progress, samples });
-                }
-                Response::EvalProgress { done, total, summary, elapsed_ms } => {
-                    s.eval = Some(EvalState { done, total, summary, elapsed_ms });
                 }
                 Response::Failed(failure) => {
                     s.loading = None;

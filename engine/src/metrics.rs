@@ -106,11 +106,27 @@ impl ConfusionMatrix {
         self.counts.iter().sum()
     }
 
+    /// Pairs on the diagonal: reference and prediction the same.
+    pub fn diagonal(&self) -> u64 {
+        (0..self.classes).map(|i| self.get(i, i)).sum()
+    }
+
     /// Share on the diagonal; `None` when empty.
     pub fn accuracy(&self) -> Option<f64> {
         let total = self.total();
-        let diagonal: u64 = (0..self.classes).map(|i| self.get(i, i)).sum();
-        (total > 0).then(|| diagonal as f64 / total as f64)
+        (total > 0).then(|| self.diagonal() as f64 / total as f64)
+    }
+
+    /// Adds `other`'s counts to these; refuses a matrix over other classes.
+    pub fn absorb(&mut self, other: &ConfusionMatrix) -> Result<()> {
+        if other.classes != self.classes || other.counts.len() != self.counts.len() {
+            return Err(Error::Incompatible(format!(
+                "a {}-class confusion matrix cannot join a {}-class one",
+                other.classes, self.classes
+            )));
+        }
+        self.counts.iter_mut().zip(&other.counts).for_each(|(a, b)| *a += b);
+        Ok(())
     }
 
     /// Off-diagonal counts per reference class (the row sums without the diagonal).
@@ -224,6 +240,39 @@ impl Evaluation {
     }
 }
 
+impl EvalSummary {
+    /// The numbers of all `parts` together: what one evaluation over all their images
+    /// gives, for a set split between workers and evaluated apart. The counts add exactly;
+    /// the mean KL is the image-weighted mean. Refuses no parts, parts over other classes,
+    /// and summaries written before the teacher × student grid (their agreement cannot be
+    /// told apart by class).
+    pub fn merge<'a>(parts: impl IntoIterator<Item = &'a EvalSummary>) -> Result<EvalSummary> {
+        let mut merged: Option<Evaluation> = None;
+        for part in parts {
+            let grids = [&part.teacher_confusion, &part.student_confusion, &part.teacher_vs_student];
+            if grids.iter().any(|g| g.total() != part.images) {
+                return Err(Error::Input(format!(
+                    "a part of {} images whose confusion matrices count {}, {} and {}",
+                    part.images,
+                    grids[0].total(),
+                    grids[1].total(),
+                    grids[2].total()
+                )));
+            }
+            let eval = merged.get_or_insert_with(|| Evaluation::new(part.teacher_confusion.classes));
+            eval.teacher_confusion.absorb(grids[0])?;
+            eval.student_confusion.absorb(grids[1])?;
+            eval.disagreement.absorb(grids[2])?;
+            eval.n += part.images;
+            eval.teacher_correct += grids[0].diagonal();
+            eval.student_correct += grids[1].diagonal();
+            eval.agree += grids[2].diagonal();
+            eval.kl_sum += part.mean_kl * part.images as f64;
+        }
+        merged.ok_or_else(|| Error::Input("no evaluations to merge".into()))?.summary()
+    }
+}
+
 /// The result of an [`Evaluation`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalSummary {
@@ -320,6 +369,54 @@ mod tests {
         json.as_object_mut().expect("an object").remove("teacher_vs_student");
         let old: EvalSummary = serde_json::from_value(json).expect("reads without the grid");
         assert_eq!(old.teacher_vs_student, ConfusionMatrix::default());
+    }
+
+    /// Logits of `n` made-up images over 4 classes (teacher, student, label), varied enough
+    /// that every count and the KL differ between images.
+    fn made_up_images(n: usize, seed: u64) -> Vec<([f32; 4], [f32; 4], usize)> {
+        let mut rng = distillate_kernels::SplitMix64(seed);
+        let mut logits = || std::array::from_fn(|_| rng.next_f32() * 4.0 - 2.0);
+        (0..n).map(|i| (logits(), logits(), i % 4)).collect()
+    }
+
+    fn evaluate(images: &[([f32; 4], [f32; 4], usize)]) -> Evaluation {
+        let mut eval = Evaluation::new(4);
+        for (t, s, label) in images {
+            eval.add(t, s, *label).expect("adds");
+        }
+        eval
+    }
+
+    proptest! {
+        #[test]
+        fn parts_evaluated_apart_merge_into_the_whole(n in 1usize..60, cuts in proptest::collection::vec(0usize..60, 0..4), seed in 0u64..1000) {
+            let images = made_up_images(n, seed);
+            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c % (n + 1)).chain([0, n]).collect();
+            bounds.sort_unstable();
+            // Empty parts are not summaries (a worker with no images sends none).
+            let parts: Vec<EvalSummary> = bounds
+                .windows(2)
+                .filter(|w| w[0] < w[1])
+                .map(|w| evaluate(&images[w[0]..w[1]]).summary().expect("summary"))
+                .collect();
+            let whole = evaluate(&images).summary().expect("summary");
+            let merged = EvalSummary::merge(&parts).expect("merges");
+            prop_assert!((merged.mean_kl - whole.mean_kl).abs() <= 1e-9 * whole.mean_kl.max(1.0));
+            prop_assert_eq!(EvalSummary { mean_kl: whole.mean_kl, ..merged }, whole);
+        }
+    }
+
+    #[test]
+    fn merging_refuses_nothing_other_classes_and_inconsistent_parts() {
+        assert!(EvalSummary::merge([]).is_err());
+        let four = evaluate(&made_up_images(5, 1)).summary().expect("summary");
+        let mut three = Evaluation::new(3);
+        three.add(&[1.0, 0.0, 0.0], &[1.0, 0.0, 0.0], 0).expect("adds");
+        let three = three.summary().expect("summary");
+        assert!(matches!(EvalSummary::merge([&four, &three]), Err(Error::Incompatible(_))));
+        // A summary from before the teacher × student grid cannot say where they agreed.
+        let old = EvalSummary { teacher_vs_student: ConfusionMatrix::default(), ..four.clone() };
+        assert!(matches!(EvalSummary::merge([&four, &old]), Err(Error::Input(_))));
     }
 
     #[test]

@@ -64,8 +64,9 @@ pub enum Request {
     Classify { index: usize },
     /// Run the interleaved benchmark.
     Benchmark { config: BenchConfig },
-    /// Evaluate both models on the first `limit` samples.
-    Evaluate { limit: usize },
+    /// Evaluate both models on samples `start..end` (cut at the samples there are): one
+    /// worker's share of an evaluation the page splits between several.
+    Evaluate { start: usize, end: usize },
     /// Stop the running benchmark or evaluation.
     Cancel,
     /// Announce a panic on this `BroadcastChannel` before the worker dies, so the page can
@@ -253,7 +254,7 @@ mod tests {
             }
             Request::Classify { .. } => Request::Classify { index: 3 },
             Request::Benchmark { .. } => Request::Benchmark { config: BenchConfig::quick() },
-            Request::Evaluate { .. } => Request::Evaluate { limit: 1000 },
+            Request::Evaluate { .. } => Request::Evaluate { start: 500, end: 1000 },
             Request::Cancel => Request::Cancel,
             Request::Watch { .. } => Request::Watch { channel: "distillate-1".into() },
             Request::Panic => Request::Panic,
@@ -331,7 +332,7 @@ mod tests {
             Request::LoadSamples { images: vec![], labels: vec![] },
             Request::Classify { index: 0 },
             Request::Benchmark { config: BenchConfig::quick() },
-            Request::Evaluate { limit: 0 },
+            Request::Evaluate { start: 0, end: 0 },
             Request::Cancel,
             Request::Watch { channel: String::new() },
             Request::Panic,
@@ -368,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_failure_reads_as_a_sentence() {
-        let f = Failure::new(Request::Evaluate { limit: 1 }.task(), "no sample set is loaded");
+        let f = Failure::new(Request::Evaluate { start: 0, end: 1 }.task(), "no sample set is loaded");
         assert_eq!(f.to_string(), "Error while evaluating: no sample set is loaded");
     }
 }

@@ -44,7 +44,7 @@ pub struct Slice {
 
 enum Job {
     Bench(Box<AbBenchmark>),
-    Eval { eval: Evaluation, next: usize, limit: usize, started: f64 },
+    Eval { eval: Evaluation, start: usize, next: usize, end: usize, started: f64 },
 }
 
 /// The models, the samples and the running job.
@@ -146,10 +146,13 @@ impl Core {
                 self.job = Some(Job::Bench(Box::new(bench)));
                 Ok(Outcome::Started)
             }
-            Request::Evaluate { limit } => {
-                let limit = limit.min(self.samples()?.len());
+            Request::Evaluate { start, end } => {
+                let end = end.min(self.samples()?.len());
+                if start >= end {
+                    return Err(format!("samples {start}..{end} hold no images to evaluate"));
+                }
                 let eval = self.pair()?.1.evaluation();
-                self.job = Some(Job::Eval { eval, next: 0, limit, started: clock.now_ms() });
+                self.job = Some(Job::Eval { eval, start, next: start, end, started: clock.now_ms() });
                 Ok(Outcome::Started)
             }
             Request::Cancel => {
@@ -183,20 +186,20 @@ impl Core {
                     Response::BenchProgress { phase, progress: bench.progress(), samples: bench.samples().clone() };
                 Ok((response, (phase != Phase::Done).then_some(Job::Bench(bench))))
             }
-            Job::Eval { mut eval, mut next, limit, started } => {
+            Job::Eval { mut eval, start, mut next, end, started } => {
                 let slice_start = clock.now_ms();
-                while next < limit && clock.now_ms() - slice_start < SLICE_MS {
+                while next < end && clock.now_ms() - slice_start < SLICE_MS {
                     pair.observe(&mut eval, Image::sample(samples, next), samples.labels[next])
                         .map_err(|e| format!("image {next}: {e}"))?;
                     next += 1;
                 }
                 let response = Response::EvalProgress {
-                    done: next,
-                    total: limit,
+                    done: next - start,
+                    total: end - start,
                     summary: eval.summary().ok(),
                     elapsed_ms: clock.now_ms() - started,
                 };
-                Ok((response, (next < limit).then_some(Job::Eval { eval, next, limit, started })))
+                Ok((response, (next < end).then_some(Job::Eval { eval, start, next, end, started })))
             }
         }
     }
@@ -258,6 +261,7 @@ mod tests {
     use std::cell::Cell;
 
     use distillate_engine::PreprocessSpec;
+    use distillate_engine::metrics::EvalSummary;
     use distillate_engine::onnx_build::RandomCnn;
 
     use super::*;
@@ -371,7 +375,10 @@ mod tests {
         let mut core = Core::default();
         assert_eq!(failure(core.handle(Request::Classify { index: 0 }, &clock())).message, "no sample set is loaded");
         reply(core.handle(samples(1), &clock()));
-        assert_eq!(failure(core.handle(Request::Evaluate { limit: 1 }, &clock())).message, "no models are loaded");
+        assert_eq!(
+            failure(core.handle(Request::Evaluate { start: 0, end: 1 }, &clock())).message,
+            "no models are loaded"
+        );
         reply(core.handle(load(1), &clock()));
         let f = failure(core.handle(Request::Classify { index: 5 }, &clock()));
         assert_eq!((f.task, f.message.as_str()), (Task::Classifying, "sample 5 does not exist"));
@@ -416,17 +423,16 @@ mod tests {
     #[test]
     fn cancel_stops_a_job_between_slices_and_says_nothing() {
         let mut core = ready(3000);
-        assert_eq!(core.handle(Request::Evaluate { limit: 3000 }, &clock()), Outcome::Started);
+        assert_eq!(core.handle(Request::Evaluate { start: 0, end: 3000 }, &clock()), Outcome::Started);
         let first = core.step(&clock()).expect("a slice");
         assert!(first.more);
         assert_eq!(core.handle(Request::Cancel, &clock()), Outcome::Quiet);
         assert!(core.step(&clock()).is_none());
     }
 
-    #[test]
-    fn evaluation_reports_progress_then_the_pairs_numbers() {
-        let mut core = ready(30);
-        assert_eq!(core.handle(Request::Evaluate { limit: 100 }, &clock()), Outcome::Started);
+    /// Runs an evaluation of `start..end` to its end; its last progress report.
+    fn evaluate(core: &mut Core, start: usize, end: usize) -> Response {
+        assert_eq!(core.handle(Request::Evaluate { start, end }, &clock()), Outcome::Started);
         let mut last = None;
         while let Some(slice) = core.step(&clock()) {
             last = Some(slice.response);
@@ -434,10 +440,41 @@ mod tests {
                 break;
             }
         }
-        let Some(Response::EvalProgress { done, total, summary: Some(summary), .. }) = last else { panic!("{last:?}") };
-        // The limit is capped at the samples there are.
+        last.expect("a slice")
+    }
+
+    #[test]
+    fn evaluation_reports_progress_then_the_pairs_numbers() {
+        let mut core = ready(30);
+        let last = evaluate(&mut core, 0, 100);
+        let Response::EvalProgress { done, total, summary: Some(summary), .. } = last else { panic!("{last:?}") };
+        // The end is cut at the samples there are.
         assert_eq!((done, total, summary.images), (30, 30, 30));
         assert!((0.0..=1.0).contains(&summary.agreement));
+    }
+
+    #[test]
+    fn evaluations_of_parts_merge_into_the_evaluation_of_the_whole() {
+        let mut core = ready(30);
+        let summary = |r: Response| match r {
+            Response::EvalProgress { done, total, summary: Some(s), .. } if done == total => s,
+            other => panic!("{other:?}"),
+        };
+        let whole = summary(evaluate(&mut core, 0, 30));
+        let parts = [summary(evaluate(&mut core, 0, 11)), summary(evaluate(&mut core, 11, 30))];
+        assert_eq!((parts[0].images, parts[1].images), (11, 19));
+        let merged = EvalSummary::merge(&parts).expect("merges");
+        assert!((merged.mean_kl - whole.mean_kl).abs() < 1e-9);
+        assert_eq!(EvalSummary { mean_kl: whole.mean_kl, ..merged }, whole);
+    }
+
+    #[test]
+    fn an_evaluation_without_images_is_refused() {
+        let mut core = ready(30);
+        for (start, end) in [(5, 5), (30, 40), (9, 3)] {
+            let message = failure(core.handle(Request::Evaluate { start, end }, &clock())).message;
+            assert!(message.contains("no images to evaluate"), "{message}");
+        }
     }
 
     #[test]

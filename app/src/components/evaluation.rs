@@ -43,8 +43,7 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
         html! {
             <>
                 <div class="progress"><div style={format!("width:{:.1}%", fraction * 100.0)}></div></div>
-                <p class="status">{ format!("{} / {} images · {:.1} s{}", e.done, e.total, e.elapsed_ms / 1000.0,
-                    if e.finished() { format!(" · {:.0} images/s (both models)", e.done as f64 / (e.elapsed_ms / 1000.0).max(1e-9)) } else { String::new() }) }</p>
+                <p class="status">{ status(e) }</p>
                 { e.summary.as_ref().map(|s| summary(s, &props.labels, props.card_accuracy, e.done)).unwrap_or_default() }
             </>
         }
@@ -61,6 +60,21 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
             { body.unwrap_or_default() }
         </section>
     }
+}
+
+/// Images done, time, and once finished the rate and the workers it was split between.
+fn status(e: &EvalState) -> String {
+    let workers = match e.workers {
+        0 => "starting workers".to_string(),
+        1 => "1 worker".to_string(),
+        n => format!("{n} workers in parallel"),
+    };
+    let rate = if e.finished() {
+        format!(" · {:.0} images/s (both models)", e.done as f64 / (e.elapsed_ms / 1000.0).max(1e-9))
+    } else {
+        String::new()
+    };
+    format!("{} / {} images · {:.1} s · {workers}{rate}", e.done, e.total, e.elapsed_ms / 1000.0)
 }
 
 fn summary(s: &EvalSummary, labels: &[String], cards: (CardAccuracy, CardAccuracy), done: usize) -> Html {

@@ -62,7 +62,7 @@ fn evaluated(mut state: State) -> State {
     for (student, label) in [([0.0f32, 5.0], 1), ([0.0, 5.0], 1), ([0.0, 5.0], 1), ([5.0, 0.0], 1)] {
         eval.add(&[0.0, 5.0], &student, label).expect("adds");
     }
-    state.eval = Some(EvalState { done: 4, total: 4, summary: eval.summary().ok(), elapsed_ms: 1.0 });
+    state.eval = Some(EvalState { done: 4, total: 4, summary: eval.summary().ok(), elapsed_ms: 1.0, workers: 1 });
     state
 }
 

@@ -55,13 +55,14 @@ fn the_same_pair_loaded_twice_is_a_new_pair_and_old_answers_are_dropped() {
     let classified = |pair: u64, index: usize| {
         Action::Worker(Response::Classified { pair: PairId(pair), index, teacher: prediction(), student: prediction() })
     };
-    let state = state.reduce(classified(1, 2)).reduce(Action::StartEval(10));
+    let state = state.reduce(classified(1, 2)).reduce(Action::StartEval).reduce(eval(1, 5, 10));
     assert_eq!(state.predictions.get(&2).map(|p| p.0), Some(1), "label from the page's samples");
     let state = loaded_pair(state, 2, &card);
     assert_eq!(state.pair, Some(PairId(2)));
     assert!(state.predictions.is_empty() && state.eval.is_none(), "measurements of pair 1 are gone");
-    let state = state.reduce(classified(1, 0));
+    let state = state.reduce(classified(1, 0)).reduce(eval(1, 10, 10));
     assert!(state.predictions.is_empty(), "a late answer about pair 1 is not pair 2's");
+    assert!(state.eval.is_none(), "nor is pair 1's evaluation");
     let state = state.reduce(classified(2, 0));
     assert_eq!(state.predictions.len(), 1);
 }
@@ -69,8 +70,7 @@ fn the_same_pair_loaded_twice_is_a_new_pair_and_old_answers_are_dropped() {
 #[test]
 fn a_restarted_worker_loading_the_same_pair_keeps_its_measurements() {
     let card = card();
-    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card)
-        .reduce(Action::Worker(Response::EvalProgress { done: 3, total: 3, summary: None, elapsed_ms: 1.0 }));
+    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card).reduce(eval(1, 3, 3));
     let state = state.reduce(Action::WorkerCrashed("boom".into())).reduce(Action::Worker(Response::Loaded {
         pair: PairId(1),
         teacher: card.clone(),
@@ -122,12 +122,50 @@ fn a_bad_link_setting_is_named_and_the_manifest_values_stay() {
 }
 
 #[test]
-fn a_worker_crash_starts_a_new_worker_and_drops_only_the_cut_short_job() {
-    let state = loaded("");
-    let state = state.reduce(Action::StartEval(100)).reduce(Action::WorkerCrashed("boom".into()));
+fn a_worker_crash_starts_a_new_worker_and_drops_only_the_cut_short_benchmark() {
+    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card()).reduce(bench(Phase::Measure));
+    let state = state.reduce(Action::StartEval).reduce(eval(1, 40, 100)).reduce(Action::WorkerCrashed("boom".into()));
     assert_eq!(state.worker_generation, 1);
-    assert!(state.eval.is_none());
+    assert!(state.bench.is_none(), "the benchmark ran in the crashed worker");
+    assert_eq!(state.eval.as_ref().map(|e| e.done), Some(40), "the evaluation runs in workers of its own");
     assert!(state.errors[0].contains("boom") && state.errors[0].contains("new one was started"));
+}
+
+/// Progress of pair `pair`'s evaluation: `done` of `total` images, with numbers.
+fn eval(pair: u64, done: usize, total: usize) -> Action {
+    let mut numbers = distillate_engine::metrics::Evaluation::new(2);
+    for _ in 0..done {
+        numbers.add(&[1.0, 0.0], &[1.0, 0.0], 0).expect("adds");
+    }
+    let summary = numbers.summary().ok();
+    Action::Eval { pair: PairId(pair), update: Ok(EvalState { done, total, summary, elapsed_ms: 1.0, workers: 2 }) }
+}
+
+fn bench(phase: Phase) -> Action {
+    Action::Worker(Response::BenchProgress {
+        phase,
+        progress: 0.5,
+        samples: crate::test_support::ab_samples(2.0, 1.0, 1),
+    })
+}
+
+#[test]
+fn a_stopped_evaluation_stands_for_the_images_it_did() {
+    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card());
+    let stopped = state.clone().reduce(eval(1, 0, 100)).reduce(Action::StopEval);
+    assert!(stopped.eval.is_none(), "nothing was evaluated");
+    let stopped = state.reduce(eval(1, 30, 100)).reduce(Action::StopEval);
+    let e = stopped.eval.as_ref().expect("kept");
+    assert!(e.finished() && (e.done, e.total) == (30, 30), "{e:?}");
+    assert_eq!(e.summary.as_ref().map(|s| s.images), Some(30));
+}
+
+#[test]
+fn a_failed_evaluation_is_named_and_cleared() {
+    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card()).reduce(eval(1, 30, 100));
+    let state = state.reduce(Action::Eval { pair: PairId(1), update: Err("a worker said no".into()) });
+    assert!(state.eval.is_none());
+    assert!(state.errors.iter().any(|e| e.contains("a worker said no")), "{:?}", state.errors);
 }
 
 #[test]
@@ -244,21 +282,13 @@ fn a_device_that_measured_energy_adds_it_to_the_cost_it_prices() {
 /// The worker runs one job at a time: a benchmark started during an evaluation ends it, and
 /// the page must not show the cut-short one as running forever.
 #[test]
-fn a_new_job_replaces_the_running_one_as_in_the_worker() {
-    let state = loaded("").reduce(Action::StartEval(100));
+fn a_new_job_replaces_the_running_one() {
+    let state = loaded_pair(with_samples(Rc::new(State::default())), 1, &card()).reduce(eval(1, 10, 100));
     let state = state.reduce(Action::StartBench);
     assert!(state.eval.is_none(), "the evaluation was cut short");
-    let state = state
-        .reduce(Action::Worker(Response::BenchProgress {
-            phase: Phase::Measure,
-            progress: 0.5,
-            samples: crate::test_support::ab_samples(2.0, 1.0, 1),
-        }))
-        .reduce(Action::StartEval(10));
+    let state = state.reduce(bench(Phase::Measure)).reduce(Action::StartEval);
     assert!(state.bench.is_none(), "the benchmark was cut short");
-    let state = state
-        .reduce(Action::Worker(Response::EvalProgress { done: 10, total: 10, summary: None, elapsed_ms: 1.0 }))
-        .reduce(Action::StartBench);
+    let state = state.reduce(eval(1, 10, 10)).reduce(Action::StartBench);
     assert!(state.eval.as_ref().is_some_and(EvalState::finished), "a finished evaluation stays");
 }
 
