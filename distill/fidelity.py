@@ -17,7 +17,10 @@ Runs the shipped ONNX files in onnxruntime (bench/requirements.txt), one image p
 images, the 5 000 the pipeline holds out for validation among them. 95 s for four models
 on 2 cores.
 
-  bench/.venv/bin/python distill/fidelity.py [--models-dir DIR] teacher student-h18 ...
+  4. with --baseline, the ceiling of the distillation gain: the images only the teacher or
+     only the model gets right, and the agreement a target gain over the baseline needs.
+
+  bench/.venv/bin/python distill/fidelity.py [--models-dir DIR] [--baseline ID] teacher student-h18 ...
 """
 
 import argparse
@@ -74,6 +77,8 @@ def main():
     p.add_argument("--models-dir", default="static/models")
     p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--moved-images", type=int, default=3000, help="test images for the stability check")
+    p.add_argument("--baseline", help="the cross-entropy baseline among the models: prints the gain's ceiling")
+    p.add_argument("--target-gain", type=float, default=0.5, help="accuracy gain over the baseline, points")
     a = p.parse_args()
 
     sessions = {m: ort.InferenceSession(os.path.join(a.models_dir, m + ".onnx")) for m in a.models}
@@ -105,6 +110,38 @@ def main():
         off = test_logits[m].argmax(1) != t.argmax(1)
         cells = [f"{int((off & b).sum())} ({100 * (off & b).sum() / max(b.sum(), 1):.0f} %)" for b in bins]
         print(f"{m:<20} " + " ".join(f"{c:>12}" for c in cells))
+
+    # The gain's ceiling: a student's accuracy is the teacher's minus (images only the teacher
+    # gets right − images only the student gets right) / N, so its gain over a baseline can
+    # exceed the teacher's own margin over that baseline only where the student beats the
+    # teacher. With the disagreements splitting as they do, a target gain needs this agreement.
+    y = splits["test"][1]
+    t_right = t.argmax(1) == y
+    print("\ntest images only one of teacher and model gets right (the accuracy gap is their difference)")
+    print(f"{'model':<20} {'teacher only':>13} {'model only':>11} {'gap (points)':>13}")
+    gaps = {}
+    for m in a.models[1:]:
+        m_right = test_logits[m].argmax(1) == y
+        only_t, only_m = int((t_right & ~m_right).sum()), int((~t_right & m_right).sum())
+        gaps[m] = (only_t, only_m)
+        print(f"{m:<20} {only_t:>13} {only_m:>11} {100 * (only_t - only_m) / len(y):>13.2f}")
+    if a.baseline:
+        base_gap = gaps[a.baseline][0] - gaps[a.baseline][1]
+        print(f"\nthe teacher is {100 * base_gap / len(y):.2f} points above {a.baseline}: what distillation can gain")
+        print("without the student beating the teacher")
+        for m in a.models[1:]:
+            if m == a.baseline:
+                continue
+            only_t, only_m = gaps[m]
+            disagreements = int((test_logits[m].argmax(1) != t.argmax(1)).sum())
+            # Net accuracy lost to the teacher per disagreement, at this student's split.
+            per = (only_t - only_m) / max(disagreements, 1)
+            allowed = base_gap - a.target_gain / 100 * len(y)
+            if per > 0:
+                need = 1 - allowed / per / len(y)
+                print(f"{m}: +{a.target_gain:.1f} points over {a.baseline} needs at most {max(allowed, 0):.0f} net images "
+                      f"below the teacher (now {only_t - only_m}): {100 * need:.1f} % agreement at its split (now "
+                      f"{100 * (1 - disagreements / len(y)):.2f} %)")
 
     x = splits["test"][0][: a.moved_images]
     print(f"\nagreement with itself on {len(x)} test images moved: top-1 unchanged")
