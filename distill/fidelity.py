@@ -76,7 +76,7 @@ def main():
     p.add_argument("models", nargs="+", help="model ids; the first is the teacher")
     p.add_argument("--models-dir", default="static/models")
     p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
-    p.add_argument("--moved-images", type=int, default=3000, help="test images for the stability check")
+    p.add_argument("--moved-images", type=int, default=3000, help="test images for the stability check (0: none)")
     p.add_argument("--baseline", help="the cross-entropy baseline among the models: prints the gain's ceiling")
     p.add_argument("--target-gain", type=float, default=0.5, help="accuracy gain over the baseline, points")
     a = p.parse_args()
@@ -144,6 +144,8 @@ def main():
                       f"{100 * (1 - disagreements / len(y)):.2f} %)")
 
     x = splits["test"][0][: a.moved_images]
+    if not len(x):
+        return
     print(f"\nagreement with itself on {len(x)} test images moved: top-1 unchanged")
     print(f"{'model':<20} " + " ".join(f"{name:>12}" for name, *_ in MOVES))
     base = {m: test_logits[m][: len(x)].argmax(1) for m in a.models}
