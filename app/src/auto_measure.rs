@@ -43,16 +43,31 @@ impl State {
     pub fn auto_step(&self) -> Option<AutoStep> {
         let pair = self.pair?;
         let samples = self.samples.as_ref()?;
-        if self.predictions.is_empty() || self.eval.is_some() {
+        if self.predictions.is_empty() || self.eval.as_ref().is_some_and(|e| !e.finished()) {
             return None;
         }
         match &self.bench {
             None if self.auto.bench != Some(pair) => Some(AutoStep::Benchmark),
-            Some(b) if b.phase == Phase::Done && self.auto.eval != Some(pair) => {
+            // An evaluation the person ran already gives the accuracy figures.
+            Some(b) if b.phase == Phase::Done && self.auto.eval != Some(pair) && self.eval.is_none() => {
                 Some(AutoStep::Evaluate(AUTO_EVAL_IMAGES.min(samples.len())))
             }
             _ => None,
         }
+    }
+
+    /// An evaluation starts: a benchmark still running in the worker is cancelled (the two
+    /// would share the cores). If it was the page's own, the page runs it again once the
+    /// evaluation is over.
+    pub(crate) fn cut_bench(&mut self) {
+        if self.bench.as_ref().is_some_and(|b| b.phase == Phase::Done) {
+            return;
+        }
+        if self.auto.bench == self.pair {
+            self.auto.bench = None;
+        }
+        self.bench = None;
+        self.bench_cut = true;
     }
 
     /// Records `step` as started for the loaded pair and clears what it will fill.
@@ -61,6 +76,7 @@ impl State {
             AutoStep::Benchmark => {
                 self.auto.bench = self.pair;
                 self.bench = None;
+                self.bench_cut = false;
             }
             AutoStep::Evaluate(total) => {
                 self.auto.eval = self.pair;
@@ -130,6 +146,36 @@ mod tests {
         s.pair = Some(PairId(2));
         s.bench = None;
         assert_eq!(s.auto_step(), Some(AutoStep::Benchmark), "a new pair is measured too");
+    }
+
+    /// The bug this guards: "All 10 000" clicked while the page's own benchmark warmed up
+    /// left the latency panel and the headline saying "warming up" for good — the worker
+    /// had cancelled the benchmark, but its last progress, already on the way, came back.
+    #[test]
+    fn an_evaluation_cuts_the_pages_benchmark_which_runs_again_after_it() {
+        use crate::state::Action;
+        use distillate_protocol::Response;
+        use yew::Reducible;
+        let mut s = answered();
+        s.start_auto(AutoStep::Benchmark);
+        s.bench = bench(Phase::Warmup);
+        let s = Rc::new(s).reduce(Action::StartEval);
+        let late = Response::BenchProgress { phase: Phase::Warmup, progress: 0.0, samples: ab_samples(2.0, 1.0, 0) };
+        let s = s.reduce(Action::Worker(late));
+        assert!(s.bench.is_none(), "the cancelled benchmark's progress is dropped");
+        let mut s = (*s).clone();
+        s.eval = Some(EvalState { done: 1, total: 3, ..EvalState::waiting(3) });
+        assert_eq!((s.auto_step(), s.auto_measuring()), (None, None), "nothing runs beside the evaluation");
+        s.eval = Some(EvalState { done: 3, ..EvalState::waiting(3) });
+        assert_eq!(s.auto_step(), Some(AutoStep::Benchmark), "the page's benchmark runs again after it");
+        s.start_auto(AutoStep::Benchmark);
+        let s = Rc::new(s).reduce(Action::Worker(Response::BenchProgress {
+            phase: Phase::Done,
+            progress: 1.0,
+            samples: ab_samples(2.0, 1.0, 0),
+        }));
+        assert_eq!(s.bench.as_ref().map(|b| b.phase), Some(Phase::Done), "a new benchmark's progress counts");
+        assert_eq!(s.auto_step(), None, "the person's evaluation stands: none of 1 000 images over it");
     }
 
     #[test]

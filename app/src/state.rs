@@ -119,6 +119,9 @@ pub struct State {
     pub predictions: BTreeMap<usize, (usize, Prediction, Prediction)>,
     /// Benchmark.
     pub bench: Option<BenchState>,
+    /// A benchmark was cut short by an evaluation: its progress still in flight from the
+    /// worker is dropped until the next benchmark starts.
+    pub bench_cut: bool,
     /// Evaluation.
     pub eval: Option<EvalState>,
     /// Cost inputs.
@@ -386,10 +389,11 @@ impl Reducible for State {
             // The worker runs one job at a time and a new one replaces the running one.
             Action::StartBench => {
                 s.bench = None;
+                s.bench_cut = false;
                 s.eval = s.eval.take().filter(EvalState::finished);
             }
             Action::AutoMeasure(step) => s.start_auto(step),
-            Action::StartEval => s.bench = s.bench.take().filter(|b| b.phase == Phase::Done),
+            Action::StartEval => s.cut_bench(),
             // An evaluation of the pair before this one would describe other models.
             Action::Eval { pair, update } if s.pair == Some(pair) => match update {
                 Ok(eval) => s.eval = Some(eval),
@@ -492,6 +496,7 @@ impl Reducible for State {
                         s.predictions.insert(index, (label, teacher, student));
                     }
                 }
+                Response::BenchProgress { .. } if s.bench_cut => {}
                 Response::BenchProgress { phase, progress, samples } => {
                     s.bench = Some(BenchState { phase, progress, samples });
                 }
