@@ -136,10 +136,10 @@ def main():
             disagreements = int((test_logits[m].argmax(1) != t.argmax(1)).sum())
             # Net accuracy lost to the teacher per disagreement, at this student's split.
             per = (only_t - only_m) / max(disagreements, 1)
-            allowed = base_gap - a.target_gain / 100 * len(y)
+            allowed = max(base_gap - a.target_gain / 100 * len(y), 0)
             if per > 0:
                 need = 1 - allowed / per / len(y)
-                print(f"{m}: +{a.target_gain:.1f} points over {a.baseline} needs at most {max(allowed, 0):.0f} net images "
+                print(f"{m}: +{a.target_gain:.1f} points over {a.baseline} needs at most {allowed:.0f} net images "
                       f"below the teacher (now {only_t - only_m}): {100 * need:.1f} % agreement at its split (now "
                       f"{100 * (1 - disagreements / len(y)):.2f} %)")
 

@@ -6,7 +6,7 @@
 //! Chromium, so the 10 000 test images took 24.6–28.2 s in the page's one worker
 //! (bench/run, 2026-12-07). Spread over the visitor's cores it takes less in proportion,
 //! and the page's own worker stays free for the visitor's images meanwhile. Measured on a
-//! 2-core machine in Chromium: 26.0–27.2 s with one worker, 14.5–18.0 s with two (1.6×:
+//! 2-core machine in Chromium: 26.0–27.2 s with one worker, 13.5–18.0 s with two (1.6×:
 //! two busy cores run at a lower clock than one, and the page's main thread shares them).
 //!
 //! Invariant: the ranges cover `0..limit` once each, so the merged numbers are those of one
@@ -136,7 +136,9 @@ impl EvalRun {
         });
     }
 
-    /// Ends the running evaluation; whether one was running.
+    /// Ends the evaluation started last (its workers, if it is still running); whether there
+    /// was one not stopped before. A finished one has nothing left to end: the page's
+    /// StopEval then leaves its numbers as they are.
     pub fn stop(&self) -> bool {
         self.0.borrow_mut().take().is_some_and(|abort| {
             let running = !abort.is_aborted();

@@ -290,7 +290,7 @@ pub enum Action {
     Worker(Response),
     /// The person picked a sample.
     Select(usize),
-    /// A benchmark or evaluation was requested.
+    /// A benchmark was requested (it ends a running evaluation: the two would share cores).
     StartBench,
     /// An evaluation was requested (it stops a running benchmark: the two would share cores).
     StartEval,
@@ -386,7 +386,8 @@ impl Reducible for State {
             }
             Action::ClearErrors => s.errors.clear(),
             Action::Select(i) => s.selected = i,
-            // The worker runs one job at a time and a new one replaces the running one.
+            // A benchmark and an evaluation would share the cores: starting one ends the
+            // other (app.rs stops the evaluation's workers and cancels the worker's benchmark).
             Action::StartBench => {
                 s.bench = None;
                 s.bench_cut = false;
